@@ -1,0 +1,1 @@
+"""Lumina Integration Layer: Airflow-native batch ETL from enterprise systems to a warehouse and lake."""

@@ -1,0 +1,91 @@
+"""Find pipeline spec files, layer their folder defaults, and validate them.
+
+Defaults cascade: ``dags/_defaults.yaml`` then ``dags/<domain>/_defaults.yaml`` then the spec
+itself; mappings merge key by key, tags accumulate. A spec's ``dag_id`` defaults to its file
+name (``crm_accounts.dag.yaml`` -> ``crm_accounts``) and its domain is its folder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lumina_integration.factory.spec import PipelineDefaults, PipelineSpec
+from lumina_integration.yaml_models import (
+    FieldProblem,
+    YamlModelError,
+    compose_yaml,
+    load_yaml_model,
+    validate_yaml_data,
+)
+
+SPEC_SUFFIX = ".dag.yaml"
+DEFAULTS_FILE = "_defaults.yaml"
+
+
+@dataclass(frozen=True)
+class LoadedSpec:
+    path: Path
+    spec: PipelineSpec
+
+
+def spec_files(dags_dir: Path) -> list[Path]:
+    return sorted(p for p in dags_dir.rglob(f"*{SPEC_SUFFIX}") if p.is_file())
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if key == "tags":
+            merged[key] = [*merged.get(key, []), *[t for t in value if t not in merged.get(key, [])]]
+        elif isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        elif value is not None:
+            merged[key] = value
+    return merged
+
+
+def _defaults_for(path: Path, dags_dir: Path) -> dict[str, Any]:
+    layered: dict[str, Any] = {}
+    folders = [dags_dir / rel for rel in reversed(list(path.parent.relative_to(dags_dir).parents))]
+    folders.append(path.parent)
+    for folder in dict.fromkeys(folders):
+        defaults_path = folder / DEFAULTS_FILE
+        if defaults_path.exists():
+            defaults = load_yaml_model(PipelineDefaults, defaults_path)
+            layered = _merge(layered, defaults.model_dump(exclude_unset=True, mode="python"))
+    return layered
+
+
+def load_spec(path: Path, dags_dir: Path) -> PipelineSpec:
+    """Validate one spec file with its folder defaults; raises :class:`YamlModelError`."""
+    shown = path.relative_to(dags_dir.parent) if dags_dir.parent in path.parents else path
+    data, node = compose_yaml(path.read_text(encoding="utf-8"), shown)
+    if not isinstance(data, dict):
+        raise YamlModelError(shown, [FieldProblem(1, "", "expected a mapping of keys to values")])
+    merged = _merge(_defaults_for(path, dags_dir), data)
+    merged.setdefault("dag_id", path.name.removesuffix(SPEC_SUFFIX))
+    relative = path.parent.relative_to(dags_dir)
+    merged.setdefault("domain", relative.parts[0] if relative.parts else "")
+    return validate_yaml_data(PipelineSpec, merged, node, shown)
+
+
+def iter_specs(dags_dir: Path) -> Iterator[LoadedSpec | YamlModelError]:
+    """Every spec under ``dags_dir``: a loaded spec, or the error that names its file and line."""
+    seen: dict[str, Path] = {}
+    for path in spec_files(dags_dir):
+        try:
+            spec = load_spec(path, dags_dir)
+        except YamlModelError as exc:
+            yield exc
+            continue
+        if spec.dag_id in seen:
+            yield YamlModelError(
+                path.relative_to(dags_dir.parent),
+                [FieldProblem(1, "dag_id", f"{spec.dag_id!r} is already defined by {seen[spec.dag_id].name}")],
+            )
+            continue
+        seen[spec.dag_id] = path
+        yield LoadedSpec(path, spec)

@@ -1,0 +1,56 @@
+"""Adapters by name, with the Airflow connection types each accepts.
+
+Entries are dotted paths, imported only when used, so DAG parsing never pays for a system's
+client library. The options model of each adapter is light (Pydantic only) and is checked at
+parse time, so a misspelt option is an import error of that pipeline, not a failed run.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+
+@dataclass(frozen=True)
+class AdapterInfo:
+    name: str
+    conn_types: tuple[str, ...]
+    hook_class: str
+    options_model: str
+    description: str
+
+
+ADAPTERS: dict[str, AdapterInfo] = {
+    "file_drop": AdapterInfo(
+        name="file_drop",
+        conn_types=("aws",),
+        hook_class="lumina_integration.hooks.file_drop.FileDropHook",
+        options_model="lumina_integration.hooks.file_drop_options.FileDropOptions",
+        description="CSV, JSON and XML exports landing under an S3 prefix",
+    ),
+}
+
+
+def _import(dotted: str) -> Any:
+    module, _, name = dotted.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+def adapter_info(name: str) -> AdapterInfo:
+    try:
+        return ADAPTERS[name]
+    except KeyError:
+        raise LookupError(f"unknown source type {name!r}; known: {sorted(ADAPTERS)}") from None
+
+
+def options_model(name: str) -> type[BaseModel]:
+    model: type[BaseModel] = _import(adapter_info(name).options_model)
+    return model
+
+
+def build_adapter(name: str, conn_id: str) -> Any:
+    """Instantiate the adapter's hook; it checks the connection's type when it connects."""
+    return _import(adapter_info(name).hook_class)(conn_id)

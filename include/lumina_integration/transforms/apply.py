@@ -1,0 +1,129 @@
+"""Execute a mapping on Arrow: raw source batch in, canonical table and rejected rows out.
+
+Pure: no Airflow, no I/O. Every input row ends up in exactly one of the two outputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from lumina_integration.canonical.schema import DELETED_COLUMN, EntitySchema
+from lumina_integration.quarantine import QUARANTINE_SCHEMA, quarantine_rows
+from lumina_integration.transforms.casting import cast_text
+from lumina_integration.transforms.mapping import ColumnRule, Mapping
+
+# Written by the file readers for records they could not parse.
+SOURCE_ERROR = "_lumina_error"
+SOURCE_RAW = "_lumina_raw"
+
+
+@dataclass(frozen=True)
+class TransformResult:
+    canonical: pa.Table  # typed by the entity's Arrow schema
+    rejected: pa.Table  # quarantine rows (see lumina_integration.quarantine)
+
+
+def _field(batch: pa.Table, name: str) -> pa.Array:
+    """A source field as text; a field absent from this batch is all null (sources vary by file)."""
+    if name not in batch.column_names:
+        return pa.nulls(batch.num_rows, pa.string())
+    column = batch.column(name).combine_chunks()
+    return column if pa.types.is_string(column.type) else column.cast(pa.string())
+
+
+def _text_value(rule: ColumnRule, batch: pa.Table) -> pa.Array:
+    """The rule's value as text, before typing."""
+    n = batch.num_rows
+    if rule.constant is not None:
+        text = str(rule.constant).lower() if isinstance(rule.constant, bool) else str(rule.constant)
+        value: pa.Array = pa.array([text] * n, pa.string())
+    elif rule.from_ is not None:
+        value = _field(batch, rule.from_)
+    elif rule.coalesce is not None:
+        value = pc.coalesce(*[_field(batch, f) for f in rule.coalesce])
+    else:
+        assert rule.concat is not None
+        parts = [_field(batch, f) for f in rule.concat]
+        value = pc.binary_join_element_wise(*parts, rule.separator, null_handling="skip")
+    for step in rule.transform:
+        if step == "strip":
+            value = pc.utf8_trim_whitespace(value)
+        elif step == "lower":
+            value = pc.utf8_lower(value)
+        elif step == "upper":
+            value = pc.utf8_upper(value)
+        elif step == "null_if_empty":
+            value = pc.if_else(pc.equal(value, ""), pa.scalar(None, pa.string()), value)
+    if rule.values is not None:
+        keys = pa.array(list(rule.values), pa.string())
+        looked_up = pc.take(pa.array(list(rule.values.values()), pa.string()), pc.index_in(value, keys))
+        # Values without an entry pass through unchanged; validation judges them.
+        value = pc.if_else(pc.is_in(value, value_set=keys), looked_up, value)
+    return value
+
+
+def _typed(rule: ColumnRule, batch: pa.Table, target: pa.DataType) -> tuple[pa.Array, pa.Array]:
+    cast = cast_text(
+        _text_value(rule, batch),
+        target,
+        fmt=rule.format,
+        timezone=rule.timezone,
+        true_values=rule.true_values,
+        false_values=rule.false_values,
+    )
+    return cast.values, cast.invalid
+
+
+def apply_mapping(mapping: Mapping, schema: EntitySchema, batch: pa.Table | pa.RecordBatch) -> TransformResult:
+    """Map one raw batch to the canonical entity; unparseable rows are rejected with reasons."""
+    table = batch if isinstance(batch, pa.Table) else pa.Table.from_batches([batch])
+    n = table.num_rows
+    reasons: list[list[str]] = [[] for _ in range(n)]
+    if SOURCE_ERROR in table.column_names:
+        for i, error in enumerate(table.column(SOURCE_ERROR).to_pylist()):
+            if error is not None:
+                reasons[i].append(f"malformed source record: {error}")
+
+    arrays = []
+    for column in schema.columns:
+        rule = mapping.columns.get(column.name)
+        if rule is None:
+            arrays.append(pa.nulls(n, column.arrow_type))
+            continue
+        values, invalid = _typed(rule, table, column.arrow_type)
+        if pc.any(invalid).as_py():
+            source = _text_value(rule, table)
+            for i in pc.indices_nonzero(invalid).to_pylist():
+                reasons[i].append(f"{column.name}: cannot read {source[i].as_py()!r} as {column.type}")
+        arrays.append(values)
+
+    if mapping.deleted is not None:
+        deleted, invalid = _typed(mapping.deleted, table, pa.bool_())
+        for i in pc.indices_nonzero(invalid).to_pylist():
+            reasons[i].append("deleted flag: not a recognised boolean")
+        arrays.append(pc.fill_null(deleted, False))
+    else:
+        arrays.append(pa.array([False] * n, pa.bool_()))
+
+    canonical = pa.Table.from_arrays(arrays, schema=_relaxed(schema.arrow_schema()))
+    rejected_mask = pa.array([bool(r) for r in reasons], pa.bool_())
+    if not pc.any(rejected_mask).as_py():
+        return TransformResult(canonical.cast(schema.arrow_schema()), QUARANTINE_SCHEMA.empty_table())
+
+    rejected_positions = pc.indices_nonzero(rejected_mask)
+    source_rows = table.drop_columns([c for c in (SOURCE_ERROR,) if c in table.column_names])
+    rejected = quarantine_rows(
+        "transform",
+        source_rows.take(rejected_positions),
+        ["; ".join(r) for r in reasons if r],
+    )
+    good = canonical.filter(pc.invert(rejected_mask))
+    return TransformResult(good.cast(schema.arrow_schema()), rejected)
+
+
+def _relaxed(schema: pa.Schema) -> pa.Schema:
+    """The schema with every field nullable, for the intermediate table before rejects go."""
+    return pa.schema([f.with_nullable(True) for f in schema], metadata=schema.metadata)

@@ -1,0 +1,126 @@
+"""Vectorised casts from source text to canonical Arrow types, reporting which values failed.
+
+A value that cannot be cast must not fail the whole batch or turn silently into null: the row
+is quarantined with its reason. The fast path is one Arrow cast of the whole column; only when
+that fails do we bisect the column to find the bad values, so the cost is proportional to the
+number of bad values (times log n), never a Python loop over every row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+_OFFSET_SUFFIX = r"(Z|z|[+-]\d{2}(:?\d{2})?)$"
+
+
+class CastResult:
+    """The cast column and a boolean mask of the positions whose source value was invalid."""
+
+    def __init__(self, values: pa.Array, invalid: pa.Array):
+        self.values = values
+        self.invalid = invalid
+
+
+def _bisect_failures(values: pa.Array, cast: Callable[[pa.Array], pa.Array]) -> list[int]:
+    """Positions in ``values`` whose cast raises (``values`` already failed as a whole)."""
+    if len(values) == 1:
+        return [0]
+    middle = len(values) // 2
+    failures = []
+    for offset, part in ((0, values.slice(0, middle)), (middle, values.slice(middle))):
+        try:
+            cast(part)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
+            failures.extend(offset + i for i in _bisect_failures(part, cast))
+    return failures
+
+
+def _cast_with_failures(values: pa.Array, cast: Callable[[pa.Array], pa.Array]) -> CastResult:
+    try:
+        result = cast(values)
+        return CastResult(result, pa.array([False] * len(values), pa.bool_()))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
+        pass
+    bad = _bisect_failures(values, cast)
+    mask = [False] * len(values)
+    for position in bad:
+        mask[position] = True
+    invalid = pa.array(mask, pa.bool_())
+    cleaned = pc.if_else(invalid, pa.scalar(None, values.type), values)
+    return CastResult(cast(cleaned), invalid)
+
+
+def _timestamp_cast(fmt: str | None, timezone: str) -> Callable[[pa.Array], pa.Array]:
+    target = pa.timestamp("us", tz="UTC")
+
+    def cast(values: pa.Array) -> pa.Array:
+        if fmt is not None:
+            parsed = pc.strptime(values, format=fmt, unit="us")
+            if parsed.type.tz is None:
+                parsed = pc.assume_timezone(parsed, timezone)
+            return parsed.cast(target)
+        # ISO 8601 with an offset is an instant; without one it is wall time in `timezone`.
+        has_offset = pc.match_substring_regex(values, _OFFSET_SUFFIX)
+        with_offset = pc.if_else(has_offset, values, pa.scalar(None, pa.string())).cast(target)
+        naive = pc.if_else(has_offset, pa.scalar(None, pa.string()), values).cast(pa.timestamp("us"))
+        local = pc.assume_timezone(naive, timezone).cast(target)
+        return pc.coalesce(with_offset, local)
+
+    return cast
+
+
+def _date_cast(fmt: str | None) -> Callable[[pa.Array], pa.Array]:
+    def cast(values: pa.Array) -> pa.Array:
+        parsed = pc.strptime(values, format=fmt or "%Y-%m-%d", unit="s")
+        return parsed.cast(pa.date32())
+
+    return cast
+
+
+def _boolean_cast(true_values: list[str], false_values: list[str]) -> Callable[[pa.Array], pa.Array]:
+    truthy = pa.array([v.lower() for v in true_values], pa.string())
+    falsy = pa.array([v.lower() for v in false_values], pa.string())
+
+    def cast(values: pa.Array) -> pa.Array:
+        lowered = pc.utf8_lower(values)
+        is_true = pc.is_in(lowered, value_set=truthy)
+        is_false = pc.is_in(lowered, value_set=falsy)
+        unknown = pc.and_(pc.is_valid(values), pc.invert(pc.or_(is_true, is_false)))
+        if pc.any(unknown).as_py():
+            raise pa.ArrowInvalid("not a recognised boolean")
+        return pc.if_else(pc.is_valid(values), is_true, pa.scalar(None, pa.bool_()))
+
+    return cast
+
+
+def cast_text(
+    values: pa.Array,
+    target: pa.DataType,
+    *,
+    fmt: str | None = None,
+    timezone: str = "UTC",
+    true_values: list[str] | None = None,
+    false_values: list[str] | None = None,
+) -> CastResult:
+    """Cast a string column to ``target``; invalid values become null and are flagged."""
+    if pa.types.is_string(target):
+        return CastResult(values, pa.array([False] * len(values), pa.bool_()))
+    trimmed = pc.utf8_trim_whitespace(values)
+    # An empty text in a typed column is "no value", not a malformed value.
+    trimmed = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
+    cast: Callable[[pa.Array], pa.Array]
+    if pa.types.is_timestamp(target):
+        cast = _timestamp_cast(fmt, timezone)
+    elif pa.types.is_date(target):
+        cast = _date_cast(fmt)
+    elif pa.types.is_boolean(target):
+        cast = _boolean_cast(true_values or ["true"], false_values or ["false"])
+    else:
+
+        def cast(v: pa.Array) -> pa.Array:
+            return pc.cast(v, target)
+
+    return _cast_with_failures(trimmed, cast)

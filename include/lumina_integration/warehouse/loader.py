@@ -1,0 +1,291 @@
+"""The load step: one warehouse transaction per run.
+
+stage (COPY) -> keep the newest version of each key -> upsert live rows with a cursor guard
+(older never overwrites newer) -> apply tombstones -> record quarantined rows and the source
+versions read -> advance the watermark (scheduled runs only) -> audit row -> commit.
+A failure anywhere before the commit rolls everything back: the warehouse and the watermark
+stay exactly as they were, and the retried task starts over from the staged files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+import pyarrow as pa
+from sqlalchemy import Connection, Engine, text
+
+from lumina_integration.canonical.schema import DELETED_COLUMN, LOADED_AT_COLUMN, RUN_KEY_COLUMN, EntitySchema
+from lumina_integration.hooks.base import SourceVersion
+from lumina_integration.quarantine import QUARANTINE_SCHEMA
+from lumina_integration.warehouse import state
+from lumina_integration.warehouse.ddl import (
+    AUDIT_TABLE,
+    LEDGER_TABLE,
+    QUARANTINE_TABLE,
+    ensure_control_tables,
+    ensure_entity_table,
+)
+from lumina_integration.warehouse.dialects import Dialect, dialect_for
+
+STAGE = "lumina_stage"
+LATEST = "lumina_stage_latest"
+SEQ = "_lumina_seq"
+
+
+@dataclass(frozen=True)
+class LoadRequest:
+    pipeline_id: str
+    run_key: str
+    run_id: str
+    run_type: str
+    entity: EntitySchema
+    window_start: datetime | None
+    window_end: datetime
+    advance_watermark: bool
+    deletes: Literal["soft", "hard"] = "soft"
+    sources: list[SourceVersion] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    rows_staged: int
+    rows_inserted: int
+    rows_updated: int
+    rows_unchanged: int
+    rows_deleted: int
+    rows_quarantined: int
+    columns_added: list[str]
+    watermark_before: str | None
+    watermark_after: str | None
+
+    def to_xcom(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _with_sequence(tables: Iterable[pa.Table]) -> Iterable[pa.Table]:
+    """Number rows in arrival order, so a later version of a key wins a cursor tie."""
+    offset = 0
+    for table in tables:
+        seq = pa.array(range(offset, offset + table.num_rows), pa.int64())
+        offset += table.num_rows
+        yield table.append_column(SEQ, seq)
+
+
+class _Merge:
+    """The SQL of one load, for one dialect, schema and entity."""
+
+    def __init__(self, d: Dialect, schema: str, entity: EntitySchema):
+        self.d, self.entity = d, entity
+        self.target = d.table(schema, entity.entity)
+        self.q = d.quote
+        self.columns = entity.column_names
+        self.keys = entity.primary_key
+        self.cursor = entity.cursor
+
+    def create_stage(self) -> list[str]:
+        cols = [f"{self.q(c.name)} {self.d.sql_type(c.type)}" for c in self.entity.columns]
+        cols += [f"{self.q(DELETED_COLUMN)} BOOLEAN NOT NULL", f"{self.q(SEQ)} BIGINT NOT NULL"]
+        return [
+            f"DROP TABLE IF EXISTS {self.q(STAGE)}",
+            f"DROP TABLE IF EXISTS {self.q(LATEST)}",
+            f"CREATE TEMPORARY TABLE {self.q(STAGE)} ({', '.join(cols)})",
+        ]
+
+    def keep_latest(self) -> str:
+        keys = ", ".join(self.q(k) for k in self.keys)
+        listed = ", ".join(self.q(c) for c in [*self.columns, DELETED_COLUMN])
+        return (
+            f"CREATE TEMPORARY TABLE {self.q(LATEST)} AS SELECT {listed} FROM ("
+            f"SELECT *, ROW_NUMBER() OVER (PARTITION BY {keys} "
+            f"ORDER BY {self.q(self.cursor)} DESC, {self.q(SEQ)} DESC) AS lumina_rank "
+            f"FROM {self.q(STAGE)}) ranked WHERE lumina_rank = 1"
+        )
+
+    def _key_match(self, left: str, right: str) -> str:
+        return " AND ".join(f"{left}.{self.q(k)} = {right}.{self.q(k)}" for k in self.keys)
+
+    def count_new(self) -> str:
+        return (
+            f"SELECT COUNT(*) FROM {self.q(LATEST)} s WHERE NOT s.{self.q(DELETED_COLUMN)} AND NOT EXISTS "
+            f"(SELECT 1 FROM {self.target} t WHERE {self._key_match('t', 's')})"
+        )
+
+    def upsert_live(self) -> str:
+        insert_cols = [*self.columns, DELETED_COLUMN, LOADED_AT_COLUMN, RUN_KEY_COLUMN]
+        listed = ", ".join(self.q(c) for c in insert_cols)
+        selected = ", ".join([*(self.q(c) for c in self.columns), "FALSE", ":loaded_at", ":run_key"])
+        non_keys = [c for c in [*self.columns, DELETED_COLUMN] if c not in self.keys]
+        assignments = ", ".join(f"{self.q(c)} = EXCLUDED.{self.q(c)}" for c in [*non_keys, LOADED_AT_COLUMN, RUN_KEY_COLUMN])
+        changed = " OR ".join(f"{self.target}.{self.q(c)} IS DISTINCT FROM EXCLUDED.{self.q(c)}" for c in non_keys)
+        keys = ", ".join(self.q(k) for k in self.keys)
+        return (
+            f"INSERT INTO {self.target} ({listed}) SELECT {selected} FROM {self.q(LATEST)} "
+            f"WHERE NOT {self.q(DELETED_COLUMN)} "
+            f"ON CONFLICT ({keys}) DO UPDATE SET {assignments} "
+            # The cursor guard: an older version never overwrites a newer one; an identical
+            # version is not rewritten, so replaying a window changes nothing.
+            f"WHERE {self.target}.{self.q(self.cursor)} <= EXCLUDED.{self.q(self.cursor)} AND ({changed})"
+        )
+
+    def _tombstone_match(self) -> str:
+        return (
+            f"{self._key_match(self.target, 's')} AND s.{self.q(DELETED_COLUMN)} "
+            f"AND {self.target}.{self.q(self.cursor)} <= s.{self.q(self.cursor)}"
+        )
+
+    def soft_delete(self) -> str:
+        return (
+            f"UPDATE {self.target} SET {self.q(DELETED_COLUMN)} = TRUE, "
+            f"{self.q(self.cursor)} = s.{self.q(self.cursor)}, "
+            f"{self.q(LOADED_AT_COLUMN)} = :loaded_at, {self.q(RUN_KEY_COLUMN)} = :run_key "
+            f"FROM {self.q(LATEST)} s WHERE {self._tombstone_match()} AND NOT {self.target}.{self.q(DELETED_COLUMN)}"
+        )
+
+    def hard_delete(self) -> str:
+        return (
+            f"DELETE FROM {self.target} WHERE EXISTS (SELECT 1 FROM {self.q(LATEST)} s "
+            f"WHERE {self._tombstone_match()})"
+        )
+
+
+def _record_quarantine(
+    conn: Connection, d: Dialect, schema: str, request: LoadRequest, rows: Iterable[pa.Table], now: datetime
+) -> int:
+    table = d.table(schema, QUARANTINE_TABLE)
+    # A retried load replaces its own quarantine rows instead of adding them twice.
+    conn.execute(text(f"DELETE FROM {table} WHERE run_key = :run_key"), {"run_key": request.run_key})
+    count = 0
+    statement = text(
+        f"INSERT INTO {table} (pipeline_id, run_key, entity, stage, source_key, record_no, reason, record, "
+        "quarantined_at) VALUES (:pipeline_id, :run_key, :entity, :stage, :source_key, :record_no, :reason, "
+        ":record, :now)"
+    )
+    for part in rows:
+        part = part.select(QUARANTINE_SCHEMA.names)
+        params = [
+            {
+                "pipeline_id": request.pipeline_id,
+                "run_key": request.run_key,
+                "entity": request.entity.entity,
+                "stage": r["stage"],
+                "source_key": r["_lumina_source_key"],
+                "record_no": r["_lumina_record_no"],
+                "reason": r["reason"],
+                "record": r["record"],
+                "now": now,
+            }
+            for r in part.to_pylist()
+        ]
+        if params:
+            conn.execute(statement, params)
+            count += len(params)
+    return count
+
+
+def _record_sources(conn: Connection, d: Dialect, schema: str, request: LoadRequest, now: datetime) -> None:
+    if not request.sources:
+        return
+    conn.execute(
+        text(
+            f"INSERT INTO {d.table(schema, LEDGER_TABLE)} (pipeline_id, source_key, source_version, "
+            "source_modified, rows_read, run_key, loaded_at) VALUES (:p, :k, :v, :m, :r, :run_key, :now) "
+            "ON CONFLICT (pipeline_id, source_key, source_version) DO NOTHING"
+        ),
+        [
+            {"p": request.pipeline_id, "k": s.key, "v": s.version, "m": s.modified, "r": s.rows,
+             "run_key": request.run_key, "now": now}
+            for s in request.sources
+        ],
+    )
+
+
+def load_run(
+    engine: Engine,
+    schema: str,
+    request: LoadRequest,
+    canonical: Iterable[pa.Table],
+    quarantined: Iterable[pa.Table] = (),
+) -> LoadResult:
+    """Load one run's canonical parts and quarantine rows in a single transaction."""
+    now = datetime.now(timezone.utc)
+    with engine.begin() as conn:
+        d = dialect_for(conn)
+        ensure_control_tables(conn, d, schema)
+        columns_added = ensure_entity_table(conn, d, schema, request.entity)
+        before = state.lock_watermark(conn, d, schema, request.pipeline_id)
+
+        merge = _Merge(d, schema, request.entity)
+        for statement in merge.create_stage():
+            conn.execute(text(statement))
+        stage_columns = [*request.entity.column_names, DELETED_COLUMN, SEQ]
+        staged = d.fill_stage(conn, STAGE, stage_columns, _with_sequence(canonical))
+        conn.execute(text(merge.keep_latest()))
+
+        params = {"loaded_at": now, "run_key": request.run_key}
+        latest_live = conn.execute(
+            text(f"SELECT COUNT(*) FROM {d.quote(LATEST)} WHERE NOT {d.quote(DELETED_COLUMN)}")
+        ).scalar_one()
+        inserted = conn.execute(text(merge.count_new())).scalar_one()
+        changed = conn.execute(text(merge.upsert_live()), params).rowcount
+        delete_sql = merge.soft_delete() if request.deletes == "soft" else merge.hard_delete()
+        deleted = conn.execute(text(delete_sql), params).rowcount
+
+        quarantined_rows = _record_quarantine(conn, d, schema, request, quarantined, now)
+        _record_sources(conn, d, schema, request, now)
+        after = before
+        if request.advance_watermark:
+            after = state.advance_watermark(conn, d, schema, request.pipeline_id, request.window_end, request.run_key)
+
+        result = LoadResult(
+            rows_staged=staged,
+            rows_inserted=inserted,
+            rows_updated=changed - inserted,
+            rows_unchanged=latest_live - changed,
+            rows_deleted=deleted,
+            rows_quarantined=quarantined_rows,
+            columns_added=columns_added,
+            watermark_before=before.isoformat() if before else None,
+            watermark_after=after.isoformat() if after else None,
+        )
+        write_audit(conn, d, schema, request, result, now)
+        conn.execute(text(f"DROP TABLE IF EXISTS {d.quote(STAGE)}"))
+        conn.execute(text(f"DROP TABLE IF EXISTS {d.quote(LATEST)}"))
+    return result
+
+
+def write_audit(
+    conn: Connection, d: Dialect, schema: str, request: LoadRequest, result: LoadResult, now: datetime
+) -> None:
+    """The run's operation row, written in the same transaction as the data it describes."""
+    values = {
+        "run_key": request.run_key,
+        "pipeline_id": request.pipeline_id,
+        "run_id": request.run_id,
+        "run_type": request.run_type,
+        "entity": request.entity.entity,
+        "window_start": request.window_start,
+        "window_end": request.window_end,
+        "watermark_before": result.watermark_before,
+        "watermark_after": result.watermark_after,
+        "rows_staged": result.rows_staged,
+        "rows_inserted": result.rows_inserted,
+        "rows_updated": result.rows_updated,
+        "rows_unchanged": result.rows_unchanged,
+        "rows_deleted": result.rows_deleted,
+        "rows_quarantined": result.rows_quarantined,
+        "sources_read": len(request.sources),
+        "status": "success",
+        "finished_at": now,
+    }
+    names = list(values)
+    updates = ", ".join(f"{n} = EXCLUDED.{n}" for n in names if n != "run_key")
+    conn.execute(
+        text(
+            f"INSERT INTO {d.table(schema, AUDIT_TABLE)} ({', '.join(names)}) "
+            f"VALUES ({', '.join(':' + n for n in names)}) ON CONFLICT (run_key) DO UPDATE SET {updates}"
+        ),
+        values,
+    )
