@@ -104,3 +104,12 @@ def load_yaml_model(model: type[ModelT], path: str | Path) -> ModelT:
     text = Path(path).read_text(encoding="utf-8")
     data, node = compose_yaml(text, path)
     return validate_yaml_data(model, data, node, path)
+
+
+def field_line(path: str | Path, loc: Sequence[int | str]) -> int:
+    """The line of ``loc`` (a path of keys and indexes) in a YAML file; 1 if it cannot be found."""
+    try:
+        node = yaml.compose(Path(path).read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    except (OSError, yaml.YAMLError):
+        return 1
+    return _line_of(node, loc)

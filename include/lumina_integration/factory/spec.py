@@ -10,7 +10,7 @@ import re
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -31,7 +31,14 @@ def parse_duration(value: Any) -> timedelta:
     raise ValueError(f"expected a duration like 30s, 10m, 2h or 1d, got {value!r}")
 
 
-Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+def format_duration(value: timedelta) -> str:
+    return f"{int(value.total_seconds())}s"
+
+
+# Read as "10m"-style text; written back the same way, so a spec dumped to JSON reloads unchanged.
+Duration = Annotated[
+    timedelta, BeforeValidator(parse_duration), PlainSerializer(format_duration, return_type=str, when_used="json")
+]
 
 
 class _Strict(BaseModel):

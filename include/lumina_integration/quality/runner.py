@@ -71,10 +71,25 @@ class ValidationOutcome:
 class _PreparedSuite:
     """A GX context, batch definition and suite, built once per entity version and spec list."""
 
+    context: Any
     batch_definition: Any
     suite: Any
     # One batch definition validates one dataframe at a time.
     lock: threading.Lock
+
+    def validate(self, frame: pd.DataFrame) -> Any:
+        """Run the suite on ``frame`` and return GX's suite validation result."""
+        # The validator behind Batch.validate and ValidationDefinition.run, used directly: the
+        # former loads (and hashes) the dataframe twice, the latter keeps every result, row
+        # values included, in the context's in-memory store for the life of the process.
+        from great_expectations.validator.v1_validator import Validator
+
+        validator = Validator(
+            batch_definition=self.batch_definition,
+            batch_parameters={"dataframe": frame},
+            result_format="COMPLETE",
+        )
+        return validator.validate_expectation_suite(self.suite)
 
 
 _PREPARED: OrderedDict[str, _PreparedSuite] = OrderedDict()
@@ -106,13 +121,14 @@ def validate_table(
     prepared = _prepared_suite(schema, specs)
     frame = _to_pandas(table)
     with prepared.lock:
-        batch = prepared.batch_definition.get_batch(batch_parameters={"dataframe": frame})
         try:
-            validation = batch.validate(prepared.suite, result_format="COMPLETE")
+            validation = prepared.validate(frame)
         finally:
             # The cached context would otherwise keep the last dataframe alive until the next call.
-            batch.data.execution_engine.batch_manager.reset_batch_cache()
-        del batch, frame
+            manager = prepared.batch_definition.data_asset.datasource.get_execution_engine().batch_manager
+            manager.reset_batch_cache()
+            manager.batch_data_cache.clear()
+        del frame
 
     results = sorted(validation.results, key=lambda r: int(r.expectation_config.meta[SPEC_INDEX_META]))
     missing_columns = {
@@ -143,7 +159,7 @@ def validate_table(
         failures = warnings if spec.severity == "warning" else table_failures
         if error is not None:
             # A missing column makes every expectation on it raise; its own failure says enough.
-            if not missing_columns.intersection(spec.columns):
+            if not missing_columns.intersection(_referenced_columns(spec)):
                 failures.append(f"{spec.label}: error: {error}")
         elif r.success:
             continue
@@ -169,7 +185,9 @@ def validate_table(
         },
         "expectations": summaries,
     }
-    return ValidationOutcome(good=good, bad=bad, table_failures=table_failures, warnings=warnings, result=result)
+    return ValidationOutcome(
+        good=good, bad=bad, table_failures=table_failures, warnings=warnings, result=result
+    )
 
 
 def _prepared_suite(schema: EntitySchema, specs: list[ExpectationSpec]) -> _PreparedSuite:
@@ -178,7 +196,7 @@ def _prepared_suite(schema: EntitySchema, specs: list[ExpectationSpec]) -> _Prep
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     payload = json.dumps(
-        [schema.entity, schema.version, [s.model_dump(mode="json") for s in specs]],
+        [schema.entity, schema.version, [s.model_dump() for s in specs]],
         sort_keys=True,
         default=str,
     )
@@ -197,7 +215,7 @@ def _prepared_suite(schema: EntitySchema, specs: list[ExpectationSpec]) -> _Prep
             .add_dataframe_asset(name=name)
             .add_batch_definition_whole_dataframe(name=name)
         )
-        prepared = _PreparedSuite(batch_definition, build_suite(schema, specs), threading.Lock())
+        prepared = _PreparedSuite(context, batch_definition, build_suite(schema, specs), threading.Lock())
         _PREPARED[key] = prepared
         if len(_PREPARED) > _CACHE_SIZE:
             _PREPARED.popitem(last=False)
@@ -239,6 +257,20 @@ def _error_message(exception_info: Any) -> str | None:
         if isinstance(info, dict) and info.get("raised_exception")
     ]
     return "; ".join(dict.fromkeys(messages)) or None
+
+
+def _referenced_columns(spec: ExpectationSpec) -> set[str]:
+    """The columns ``spec`` checks plus those its row condition (a GX condition dict) reads."""
+    names = set(spec.columns)
+    pending = [spec.kwargs.get("row_condition")]
+    while pending:
+        condition = pending.pop()
+        if isinstance(condition, dict):
+            column = condition.get("column")
+            if isinstance(column, dict) and isinstance(column.get("name"), str):
+                names.add(column["name"])
+            pending.extend(condition.get("conditions") or [])
+    return names
 
 
 def _failure_summary(spec: ExpectationSpec, details: dict[str, Any]) -> str:
@@ -295,11 +327,12 @@ def _clip(text: str) -> str:
 
 def _split(table: pa.Table, row_reasons: dict[int, list[str]]) -> tuple[pa.Table, pa.Table]:
     """Split by row position with Arrow itself, so both parts keep the input's exact types."""
+    import numpy as np
+
     bad_positions = sorted(row_reasons)
-    is_good = [True] * table.num_rows
-    for position in bad_positions:
-        is_good[position] = False
-    good = table.filter(pa.array(is_good, pa.bool_()))
+    is_good = np.ones(table.num_rows, dtype=bool)
+    is_good[bad_positions] = False
+    good = table.filter(pa.array(is_good))
     bad = table.take(pa.array(bad_positions, pa.int64()))
     reasons = pa.array(["; ".join(row_reasons[p]) for p in bad_positions], pa.string())
     return good, bad.append_column(pa.field(REASON_COLUMN, pa.string(), nullable=False), reasons)

@@ -43,9 +43,9 @@ SPEC_INDEX_META = "lumina_spec_index"
 _COLUMN_KWARGS = ("column", "column_A", "column_B")
 _COLUMN_LIST_KWARGS = ("column_list",)
 
-# Tombstones (rows with the delete flag set) often carry only the key and the cursor, so the
-# other non-nullable columns are only required on live rows.
+
 def _live_rows() -> dict[str, Any]:
+    """A GX row condition selecting rows whose delete flag is not set."""
     return {"type": "comparison", "column": {"name": DELETED_COLUMN}, "operator": "==", "parameter": False}
 
 
@@ -78,8 +78,12 @@ class ExpectationSpec(BaseModel):
 
     @property
     def label(self) -> str:
-        """A short human name such as ``expect_column_values_to_be_in_set(status)``."""
-        return f"{self.type}({', '.join(self.columns)})"
+        """A short human name such as ``expect_column_values_to_be_in_set(status)``.
+
+        Table-level expectations, which name no column, are labelled by their type alone.
+        """
+        columns = self.columns
+        return f"{self.type}({', '.join(columns)})" if columns else self.type
 
 
 class ExpectationsFile(BaseModel):
@@ -142,10 +146,14 @@ def _gx_problems(spec: ExpectationSpec) -> list[tuple[list[str | int], str]]:
     try:
         _to_expectation(spec, index=0)
     except pydantic_v1.ValidationError as exc:
-        return [
-            (["kwargs", *[p for p in err["loc"] if p != "__root__"]], f"{spec.type}: {err['msg']}")
-            for err in exc.errors()
-        ]
+        # A field typed as a union reports one error per alternative; one line per field reads better.
+        by_field: dict[tuple[str | int, ...], list[str]] = {}
+        for err in exc.errors():
+            loc = tuple(p for p in err["loc"] if p != "__root__")
+            messages = by_field.setdefault(loc, [])
+            if err["msg"] not in messages:
+                messages.append(err["msg"])
+        return [(["kwargs", *loc], f"{spec.type}: {'; '.join(msgs)}") for loc, msgs in by_field.items()]
     except (TypeError, ValueError) as exc:
         return [(["kwargs"], f"{spec.type}: {exc}")]
     return []
@@ -179,6 +187,7 @@ def expectation_specs(schema: EntitySchema, extras: list[ExpectationSpec]) -> li
         specs.append(ExpectationSpec(type="expect_column_to_exist", kwargs={"column": col.name}))
         if not col.nullable:
             kwargs: dict[str, Any] = {"column": col.name}
+            # Tombstones often carry only their key and cursor.
             if col.name not in always_required:
                 kwargs["row_condition"] = _live_rows()
             specs.append(ExpectationSpec(type="expect_column_values_to_not_be_null", kwargs=kwargs))
@@ -197,7 +206,9 @@ def expectation_specs(schema: EntitySchema, extras: list[ExpectationSpec]) -> li
                 )
             )
     specs.append(ExpectationSpec(type="expect_column_to_exist", kwargs={"column": DELETED_COLUMN}))
-    specs.append(ExpectationSpec(type="expect_column_values_to_not_be_null", kwargs={"column": DELETED_COLUMN}))
+    specs.append(
+        ExpectationSpec(type="expect_column_values_to_not_be_null", kwargs={"column": DELETED_COLUMN})
+    )
 
     known = {*schema.column_names, DELETED_COLUMN}
     for extra in extras:

@@ -1,0 +1,69 @@
+# Two commands on a fresh machine with Python 3.11: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STATE := .lumina
+
+# One Airflow home for the demo and the UI (SQLite metadata + LocalExecutor; 2 cores -> 4 slots).
+export AIRFLOW_HOME := $(CURDIR)/$(STATE)/airflow
+export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
+export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export AIRFLOW__CORE__EXECUTOR := LocalExecutor
+export AIRFLOW__CORE__PARALLELISM := 4
+export AIRFLOW__LOGGING__NAMESPACE_LEVELS := great_expectations=WARNING
+export GX_ANALYTICS_ENABLED := False
+# The S3 sandbox accepts any key; real deployments take credentials from the aws connection.
+export AWS_ACCESS_KEY_ID := sandbox
+export AWS_SECRET_ACCESS_KEY := sandbox
+export AWS_DEFAULT_REGION := us-east-1
+export LUMINA_S3_PORT ?= 9555
+UI_PORT ?= 8080
+
+.PHONY: demo test ui settings lint-specs schema lock stop clean
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+$(AIRFLOW_HOME)/airflow.db: $(BIN)/.installed
+	mkdir -p $(AIRFLOW_HOME)
+	$(BIN)/airflow db migrate > $(STATE)/airflow-migrate.log 2>&1 || (cat $(STATE)/airflow-migrate.log; exit 1)
+
+settings: $(AIRFLOW_HOME)/airflow.db
+	$(BIN)/lumina settings-import
+
+demo: settings
+	AIRFLOW__LOGGING__LOGGING_LEVEL=WARNING $(BIN)/python -m lumina_sandbox.demo
+
+test: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+ui: settings
+	$(BIN)/python -m lumina_sandbox.s3_server start
+	@echo "Airflow UI on http://127.0.0.1:$(UI_PORT): user admin, password in $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated"
+	AIRFLOW__API__HOST=127.0.0.1 AIRFLOW__API__PORT=$(UI_PORT) AIRFLOW__API__BASE_URL=http://127.0.0.1:$(UI_PORT) \
+	AIRFLOW__CORE__EXECUTION_API_SERVER_URL=http://127.0.0.1:$(UI_PORT)/execution/ \
+	AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=admin:admin \
+	setsid $(BIN)/airflow standalone
+
+lint-specs: $(BIN)/.installed
+	$(BIN)/lumina lint
+
+schema: $(BIN)/.installed
+	$(BIN)/lumina schema
+
+lock: $(BIN)/.installed
+	$(BIN)/python scripts/lock.py
+
+stop:
+	-$(BIN)/python -m lumina_sandbox.s3_server stop
+
+clean: stop
+	rm -rf $(STATE)

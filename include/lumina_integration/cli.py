@@ -1,0 +1,110 @@
+"""``lumina``: the data teams' command line.
+
+- ``lumina lint [FILE...]``: check pipeline specs (default: all under dags/), their mappings and
+  the canonical schemas; prints ``file:line: field: problem`` and exits 1 on any problem.
+- ``lumina schema [--out PATH]``: write the JSON Schema of pipeline specs for editor completion.
+- ``lumina settings-import [--file airflow_settings.yaml]``: load the astro-format connections,
+  pools and variables into Airflow's metadata database (what ``astro dev start`` does).
+- ``lumina summary``: rows per canonical table, quarantine counts, watermarks, last runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from lumina_integration.paths import DAGS_DIR, PROJECT_DIR, SCHEMAS_DIR
+
+SPEC_SCHEMA_PATH = PROJECT_DIR / "docs" / "pipeline-spec.schema.json"
+
+
+def lint(paths: list[Path], dags_dir: Path = DAGS_DIR) -> list[str]:
+    """Every problem found, as printable lines (empty when all is well)."""
+    from lumina_integration.canonical.registry import load_entity, schema_files
+    from lumina_integration.factory.dag_builder import check_pipeline
+    from lumina_integration.factory.specs import LoadedSpec, iter_specs, load_spec
+    from lumina_integration.yaml_models import YamlModelError
+
+    problems: list[str] = []
+    for entity, version in schema_files(SCHEMAS_DIR):
+        try:
+            load_entity(entity, version)
+        except (YamlModelError, LookupError) as exc:
+            problems.append(str(exc))
+    items: list[LoadedSpec | YamlModelError] = []
+    if paths:
+        for path in paths:
+            try:
+                items.append(LoadedSpec(path.resolve(), load_spec(path.resolve(), dags_dir.resolve())))
+            except YamlModelError as exc:
+                items.append(exc)
+    else:
+        items = list(iter_specs(dags_dir))
+    for item in items:
+        if isinstance(item, YamlModelError):
+            problems.append(str(item))
+            continue
+        try:
+            check_pipeline(item, dags_dir.resolve())
+        except YamlModelError as exc:
+            problems.append(str(exc))
+    return problems
+
+
+def spec_json_schema() -> dict[str, Any]:
+    from lumina_integration.factory.spec import PipelineSpec
+
+    schema = PipelineSpec.model_json_schema(mode="validation")
+    schema["title"] = "Lumina pipeline spec (dags/<domain>/<pipeline>.dag.yaml)"
+    # dag_id and domain come from the file's name and folder; the rest may come from _defaults.yaml.
+    schema["required"] = ["source", "mapping"]
+    for derived in ("dag_id", "domain"):
+        schema["properties"].pop(derived, None)
+    return schema
+
+
+def _summary() -> str:
+    from lumina_integration.warehouse.summary import warehouse_summary
+
+    return warehouse_summary("lumina_warehouse")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="lumina", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    lint_parser = sub.add_parser("lint", help="check pipeline specs, mappings and schemas")
+    lint_parser.add_argument("files", nargs="*", type=Path)
+    lint_parser.add_argument("--dags-dir", type=Path, default=DAGS_DIR)
+    schema_parser = sub.add_parser("schema", help="write the pipeline spec JSON Schema")
+    schema_parser.add_argument("--out", type=Path, default=SPEC_SCHEMA_PATH)
+    settings_parser = sub.add_parser("settings-import", help="load airflow_settings.yaml into Airflow")
+    settings_parser.add_argument("--file", type=Path, default=PROJECT_DIR / "airflow_settings.yaml")
+    sub.add_parser("summary", help="print what the warehouse holds")
+    args = parser.parse_args(argv)
+
+    if args.command == "lint":
+        problems = lint(args.files, args.dags_dir)
+        for line in problems:
+            print(line, file=sys.stderr)
+        print(f"lint: {len(problems)} problem(s)", file=sys.stderr if problems else sys.stdout)
+        return 1 if problems else 0
+    if args.command == "schema":
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(spec_json_schema(), indent=2, sort_keys=True) + "\n")
+        print(f"wrote {args.out}")
+        return 0
+    if args.command == "settings-import":
+        from lumina_integration.settings import import_settings
+
+        for line in import_settings(args.file):
+            print(line)
+        return 0
+    print(_summary())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

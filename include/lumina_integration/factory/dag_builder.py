@@ -1,0 +1,151 @@
+"""Build one Airflow DAG per pipeline spec: ``plan >> extract >> transform >> validate >> load``.
+
+Invalid specs do not stop the valid ones from loading: they are collected into one placeholder
+DAG whose validation fails, which Airflow records as an import error of the loader file listing
+each bad spec's file, line and field (Airflow keys import errors by Python file, so this is how
+a YAML file's error reaches the UI's "DAG import errors" list without hiding the other DAGs).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, Param
+
+from lumina_integration.factory.spec import PipelineSpec
+from lumina_integration.factory.specs import LoadedSpec, iter_specs
+from lumina_integration.hooks.registry import adapter_info, options_model
+from lumina_integration.operators.extract import ExtractOperator
+from lumina_integration.operators.load import LoadOperator, entity_asset_uri
+from lumina_integration.operators.plan import PlanOperator
+from lumina_integration.operators.transform import TransformOperator
+from lumina_integration.operators.validate import ValidateOperator
+from lumina_integration.transforms.mapping import Mapping, load_mapping
+from lumina_integration.yaml_models import FieldProblem, YamlModelError, field_line, validate_yaml_data
+
+RUN_PARAMS = {
+    "window_start": Param(
+        None, type=["null", "string"], format="date-time",
+        description="Manual runs: reprocess from this instant (ISO 8601). Leave empty to continue from the watermark.",
+    ),
+    "window_end": Param(
+        None, type=["null", "string"], format="date-time",
+        description="Manual runs: reprocess up to this instant (exclusive). Empty: up to the source's clock.",
+    ),
+}
+
+
+class PipelineSpecError(ValueError):
+    """One or more pipeline spec files are invalid (each line names file, line and field)."""
+
+
+class InvalidSpecsDag(DAG):
+    """Placeholder whose validation fails with every spec error; it is never bagged or run."""
+
+    spec_errors: list[str]
+
+    def validate(self) -> None:
+        raise PipelineSpecError("Invalid pipeline specs (other pipelines loaded normally):\n" + "\n".join(self.spec_errors))
+
+
+def check_pipeline(loaded: LoadedSpec, dags_dir: Path) -> Mapping:
+    """Checks that need more than the spec's own fields: the adapter, its options, the mapping."""
+    spec, shown = loaded.spec, loaded.path.relative_to(dags_dir.parent)
+
+    def problem(loc: list[str | int], message: str) -> FieldProblem:
+        return FieldProblem(field_line(loaded.path, loc), ".".join(map(str, loc)), message)
+
+    try:
+        adapter_info(spec.source.type)
+    except LookupError as exc:
+        raise YamlModelError(shown, [problem(["source", "type"], str(exc))]) from exc
+    try:
+        validate_yaml_data(options_model(spec.source.type), spec.source.options, None, shown)
+    except YamlModelError as exc:
+        loc_of = [["source", "options", *p.field.split(".")] for p in exc.problems]
+        raise YamlModelError(shown, [problem(loc, p.message) for loc, p in zip(loc_of, exc.problems)]) from exc
+    try:
+        return load_mapping(spec.mapping)
+    except LookupError as exc:
+        raise YamlModelError(shown, [problem(["mapping"], str(exc))]) from exc
+
+
+def _doc_md(spec: PipelineSpec, mapping: Mapping, shown: Path) -> str:
+    return "\n".join(
+        [
+            f"### {spec.dag_id}",
+            spec.description or "",
+            "",
+            "| | |",
+            "|---|---|",
+            f"| Source | `{spec.source.type}` `{spec.source.object}` via connection `{spec.source.conn_id}` |",
+            f"| Mapping | `include/mappings/{spec.mapping}.yaml` -> entity `{mapping.entity}` v{mapping.entity_version} |",
+            f"| Window | lookback {spec.window.lookback}, safety lag {spec.window.safety_lag} |",
+            f"| Validation | policy `{spec.validation.policy}` |",
+            f"| Load | `{spec.load.warehouse_conn_id}`, deletes `{spec.load.deletes}` |",
+            f"| Lake | `s3://{spec.staging.bucket}/` via `{spec.staging.conn_id}` |",
+            f"| Defined in | `{shown}` |",
+            "",
+            "Manual runs continue from the watermark; give `window_start`/`window_end` to reprocess a window "
+            "without moving the watermark. Backfills reprocess their data intervals and never move it.",
+        ]
+    )
+
+
+def build_dag(spec: PipelineSpec, mapping: Mapping, shown: Path) -> DAG:
+    pipeline = spec.model_dump(mode="json")
+    tags = [f"domain:{spec.domain}", f"source:{spec.source.type}", f"owner:{spec.owner}", f"entity:{mapping.entity}"]
+    default_args: dict[str, Any] = {
+        "owner": spec.owner,
+        "retries": spec.retries,
+        "retry_delay": spec.retry_delay,
+        "retry_exponential_backoff": True,
+        "max_retry_delay": spec.max_retry_delay,
+    }
+    dag = DAG(
+        dag_id=spec.dag_id,
+        description=(spec.description or f"{spec.source.type} {spec.source.object} -> {mapping.entity}")[:200],
+        doc_md=_doc_md(spec, mapping, shown),
+        # Runs own a data interval: backfills reprocess exactly their interval.
+        schedule=CronDataIntervalTimetable(spec.schedule, timezone="UTC"),
+        start_date=datetime.combine(spec.start_date, datetime.min.time(), tzinfo=timezone.utc),
+        catchup=spec.catchup,
+        max_active_runs=spec.max_active_runs,
+        tags=sorted(set(tags + spec.tags)),
+        default_args=default_args,
+        params=RUN_PARAMS,
+    )
+    with dag:
+        plan = PlanOperator(task_id="plan", pipeline=pipeline)
+        extract = ExtractOperator(task_id="extract", pipeline=pipeline)
+        transform = TransformOperator(task_id="transform", pipeline=pipeline)
+        validate = ValidateOperator(task_id="validate", pipeline=pipeline)
+        load = LoadOperator(
+            task_id="load", pipeline=pipeline, outlets=[Asset(name=f"warehouse.{mapping.entity}",
+                                                               uri=entity_asset_uri(mapping.entity))]
+        )
+        plan >> extract >> transform >> validate >> load
+    return dag
+
+
+def load_pipeline_dags(dags_dir: Path) -> dict[str, DAG]:
+    """Every valid spec's DAG by dag_id, plus one failing placeholder when any spec is invalid."""
+    dags: dict[str, DAG] = {}
+    errors: list[str] = []
+    for item in iter_specs(dags_dir):
+        if isinstance(item, YamlModelError):
+            errors.append(str(item))
+            continue
+        try:
+            mapping = check_pipeline(item, dags_dir)
+        except YamlModelError as exc:
+            errors.append(str(exc))
+            continue
+        dags[item.spec.dag_id] = build_dag(item.spec, mapping, item.path.relative_to(dags_dir.parent))
+    if errors:
+        placeholder = InvalidSpecsDag(dag_id="lumina_invalid_pipeline_specs", schedule=None)
+        placeholder.spec_errors = errors
+        dags[placeholder.dag_id] = placeholder
+    return dags

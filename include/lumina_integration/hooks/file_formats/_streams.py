@@ -1,0 +1,125 @@
+"""Byte-stream plumbing: gzip sniffing and streaming transcoding to validated UTF-8."""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import io
+from typing import TYPE_CHECKING, Any, Protocol
+
+from lumina_integration.hooks.file_formats._base import MalformedFileError
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
+
+CHUNK_BYTES = 1 << 20
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+class ByteSource(Protocol):
+    """Anything with ``read(size)`` returning bytes: files, io.BytesIO, boto3's StreamingBody."""
+
+    def read(self, size: int = ..., /) -> bytes: ...
+
+
+def is_utf8(encoding: str) -> bool:
+    """Whether ``encoding`` names UTF-8 (with or without signature)."""
+    return codecs.lookup(encoding).name in {"utf-8", "utf-8-sig"}
+
+
+class _PrefixedStream(io.RawIOBase):
+    """Replays bytes already taken from a stream, then reads on from the stream itself.
+
+    The caller's stream is never closed: its owner (e.g. the S3 hook) closes it.
+    """
+
+    def __init__(self, prefix: bytes, rest: ByteSource) -> None:
+        super().__init__()
+        self._prefix = memoryview(prefix)
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer).cast("B")
+        if self._prefix:
+            count = min(len(view), len(self._prefix))
+            view[:count] = self._prefix[:count]
+            self._prefix = self._prefix[count:]
+            return count
+        data = self._rest.read(len(view))
+        view[: len(data)] = data
+        return len(data)
+
+
+def open_binary(stream: ByteSource) -> io.BufferedReader[Any] | None:
+    """Wrap ``stream`` for buffered reading, gunzipping it when it starts with the gzip magic.
+
+    Returns:
+        The (decompressed) byte stream, or None when it holds no bytes at all.
+    """
+    head = b""
+    while len(head) < len(_GZIP_MAGIC) and (more := stream.read(len(_GZIP_MAGIC) - len(head))):
+        head += more
+    reader = io.BufferedReader(_PrefixedStream(head, stream), CHUNK_BYTES)
+    if head == _GZIP_MAGIC:
+        unzipped = gzip.GzipFile(fileobj=reader, mode="rb")
+        reader = io.BufferedReader(_PrefixedStream(b"", unzipped), CHUNK_BYTES)
+    return reader if reader.peek(1) else None
+
+
+class Utf8Transcoder(io.RawIOBase):
+    """Decodes a byte stream chunk by chunk and hands out UTF-8 without a byte order mark.
+
+    UTF-8 input is only validated and passed through; other encodings are re-encoded. Bytes that
+    are invalid in the source encoding raise :class:`MalformedFileError` naming their offset.
+    """
+
+    def __init__(self, source: ByteSource, encoding: str) -> None:
+        super().__init__()
+        self._source = source
+        self._encoding = encoding
+        self._passthrough = is_utf8(encoding)
+        codec = "utf-8" if self._passthrough else codecs.lookup(encoding).name
+        self._decoder = codecs.getincrementaldecoder(codec)("strict")
+        self._out = memoryview(b"")
+        self._consumed = 0
+        self._started = False
+        self._eof = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        while not self._out:
+            if self._eof:
+                return 0
+            self._out = memoryview(self._next_chunk())
+        view = memoryview(buffer).cast("B")
+        count = min(len(view), len(self._out))
+        view[:count] = self._out[:count]
+        self._out = self._out[count:]
+        return count
+
+    def _next_chunk(self) -> bytes:
+        chunk = self._source.read(CHUNK_BYTES)
+        self._eof = not chunk
+        if not self._started:
+            self._started = True
+            if self._passthrough and chunk.startswith(codecs.BOM_UTF8):
+                chunk = chunk[len(codecs.BOM_UTF8) :]
+                self._consumed += len(codecs.BOM_UTF8)
+        # The decoder keeps an incomplete trailing sequence; error positions count from its start.
+        held_back = len(self._decoder.getstate()[0])
+        try:
+            text = self._decoder.decode(chunk, final=self._eof)
+        except UnicodeDecodeError as error:
+            offset = self._consumed - held_back + error.start
+            bad = bytes(error.object[error.start : error.end]).hex(" ")
+            raise MalformedFileError(
+                f"bytes {bad} at byte offset {offset} are not valid {self._encoding} ({error.reason}); "
+                "check the encoding option"
+            ) from None
+        self._consumed += len(chunk)
+        return chunk if self._passthrough else text.encode("utf-8")

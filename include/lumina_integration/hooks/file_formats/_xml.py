@@ -1,0 +1,115 @@
+"""XML records streamed with defusedxml's iterparse and flattened to dotted field names."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+from xml.etree.ElementTree import Element, ParseError, TreeBuilder
+from xml.parsers.expat import ErrorString
+
+import pyarrow as pa
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import DefusedXMLParser, iterparse
+
+from lumina_integration.hooks.file_formats._base import FileFormatOptions, RowBatcher
+from lumina_integration.hooks.file_formats._streams import is_utf8
+
+
+def _local(name: str) -> str:
+    """``{namespace}Tag`` or ``prefix:Tag`` -> ``Tag``."""
+    return name.rpartition("}")[2].rpartition(":")[2]
+
+
+def read_xml(
+    source: io.BufferedReader[Any], options: FileFormatOptions, batch_rows: int
+) -> Iterator[pa.RecordBatch]:
+    """Stream the record elements of an XML document as raw-zone batches.
+
+    A document that is not well-formed (or declares entities) part-way gives the records read so
+    far, then one error row for the unreadable rest.
+    """
+    # The XML declaration names the encoding; only a non-UTF-8 option overrides it.
+    parser = DefusedXMLParser(
+        target=TreeBuilder(), encoding=None if is_utf8(options.encoding) else options.encoding
+    )
+    is_record = _record_test(options.record_path)
+    nulls = frozenset(options.null_values)
+    batcher = RowBatcher(batch_rows)
+    open_elements: list[Element] = []
+    record_depth: int | None = None  # depth of the record element being read, if any
+    problem: str | None = None
+    try:
+        for event, element in iterparse(source, events=("start", "end"), parser=parser):
+            if event == "start":
+                if record_depth is None and is_record(element, len(open_elements)):
+                    record_depth = len(open_elements)
+                open_elements.append(element)
+                continue
+            open_elements.pop()
+            depth = len(open_elements)
+            if record_depth is not None and depth > record_depth:
+                continue  # inside a record: kept until the record ends
+            if depth == record_depth:
+                record_depth = None
+                if (batch := batcher.add(_record_fields(element, nulls))) is not None:
+                    yield batch
+            # Drop finished elements from the tree so memory stays bounded by one record.
+            element.clear()
+            if open_elements:
+                open_elements[-1].remove(element)
+    except ParseError as error:
+        line, column = error.position
+        problem = (
+            f"line {line}, column {column}: XML is not well-formed ({ErrorString(error.code)}); "
+            "the rest of the file could not be read"
+        )
+    except DefusedXmlException as error:
+        line = parser.parser.CurrentLineNumber
+        problem = f"line {line}: forbidden XML construct ({error!r}); the rest of the file could not be read"
+    if problem is not None and (batch := batcher.add_error(problem, None)) is not None:
+        yield batch
+    if (batch := batcher.flush()) is not None:
+        yield batch
+
+
+def _record_test(record_path: str | None) -> Callable[[Element, int], bool]:
+    """Whether an element, at a given depth (root = 0), is a record."""
+    if record_path is None:
+        return lambda element, depth: depth == 1
+    tag = _local(record_path)
+    return lambda element, depth: _local(element.tag) == tag
+
+
+def _record_fields(record: Element, nulls: frozenset[str]) -> dict[str, str | None]:
+    """Flatten a record: ``@attr``, ``Child``, ``Child.@attr``, ``Child.Grandchild``...
+
+    A field found more than once (repeated tags) becomes a JSON array of its values.
+    """
+    values: dict[str, list[str]] = {}
+    for name, value in record.attrib.items():
+        values.setdefault(f"@{_local(name)}", []).append(value)
+    if text := (record.text or "").strip():
+        values.setdefault("#text", []).append(text)
+    for child in record:
+        _flatten(child, _local(child.tag), values)
+    return {key: _render(items, nulls) for key, items in values.items()}
+
+
+def _flatten(element: Element, key: str, values: dict[str, list[str]]) -> None:
+    for name, value in element.attrib.items():
+        values.setdefault(f"{key}.@{_local(name)}", []).append(value)
+    text = (element.text or "").strip()
+    if len(element) == 0 or text:
+        values.setdefault(key, []).append(text)
+    for child in element:
+        _flatten(child, f"{key}.{_local(child.tag)}", values)
+
+
+def _render(items: list[str], nulls: frozenset[str]) -> str | None:
+    if len(items) == 1:
+        return None if items[0] in nulls else items[0]
+    return json.dumps(
+        [None if item in nulls else item for item in items], ensure_ascii=False, separators=(",", ":")
+    )

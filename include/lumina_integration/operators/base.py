@@ -1,0 +1,69 @@
+"""What every pipeline step shares: its spec, the run's key, its upstream results, its clients.
+
+Step operators take the pipeline spec as a plain dict (JSON-safe, rebuilt identically whenever
+Airflow parses the DAG) and import heavy libraries only inside ``execute``: DAG parsing must
+never pay for pyarrow, boto3, SQLAlchemy or Great Expectations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+
+from lumina_integration.factory.spec import PipelineSpec
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from lumina_integration.warehouse.connection import WarehouseTarget
+
+
+class PipelineStepOperator(BaseOperator):
+    """Base of the plan, extract, transform, validate and load operators.
+
+    Args:
+        pipeline: the validated pipeline spec as a dict (``PipelineSpec.model_dump(mode="json")``).
+    """
+
+    template_fields: Sequence[str] = ()
+    ui_color = "#e8f1fb"
+
+    def __init__(self, *, pipeline: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # Validated here, without I/O, so a bad spec fails at parse time rather than mid-run.
+        PipelineSpec.model_validate(pipeline)
+        self.pipeline = pipeline
+
+    @cached_property
+    def spec(self) -> PipelineSpec:
+        return PipelineSpec.model_validate(self.pipeline)
+
+    @staticmethod
+    def upstream(context: Context, task_id: str) -> dict[str, Any]:
+        value = context["ti"].xcom_pull(task_ids=task_id)
+        if not isinstance(value, dict):
+            raise RuntimeError(f"upstream task {task_id!r} left no result; was it skipped or cleared?")
+        return value
+
+    def run_key(self, context: Context) -> str:
+        from lumina_integration.staging.layout import run_key
+
+        return run_key(self.dag_id, context["run_id"])
+
+    def lake(self) -> Any:
+        from lumina_integration.staging.s3 import s3_client
+
+        return s3_client(self.spec.staging.conn_id)
+
+    def prefix(self, zone: str, context: Context) -> str:
+        from lumina_integration.staging.layout import run_prefix
+
+        return run_prefix(zone, self.spec.source.type, self.spec.source.object, self.run_key(context))
+
+    def warehouse(self) -> WarehouseTarget:
+        from lumina_integration.warehouse.connection import warehouse_target
+
+        return warehouse_target(self.spec.load.warehouse_conn_id)

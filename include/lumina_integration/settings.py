@@ -1,0 +1,78 @@
+"""Load an astro-CLI ``airflow_settings.yaml`` (connections, pools, variables) into Airflow.
+
+The astro CLI does this on ``astro dev start``; this does the same without it, through Airflow's
+own models, so ``make demo`` and ``make ui`` see the same connections. Re-importing overwrites.
+A relative DuckDB path is taken relative to the project, so every process finds the same file.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lumina_integration.paths import PROJECT_DIR
+
+_FIELDS = {"conn_host": "host", "conn_schema": "schema", "conn_login": "login", "conn_password": "password",
+           "conn_port": "port"}
+
+
+def read_settings(path: Path) -> dict[str, Any]:
+    """The ``airflow:`` section as plain connections / pools / variables."""
+    data = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("airflow") or {}
+    connections = {}
+    for item in data.get("connections") or []:
+        if not item.get("conn_id"):
+            continue
+        conn: dict[str, Any] = {"conn_type": item.get("conn_type")}
+        for key, target in _FIELDS.items():
+            if item.get(key) not in (None, ""):
+                conn[target] = item[key]
+        if conn["conn_type"] == "duckdb" and "host" in conn and not Path(conn["host"]).is_absolute():
+            conn["host"] = str(PROJECT_DIR / conn["host"])
+        if item.get("conn_extra"):
+            conn["extra"] = item["conn_extra"]
+        connections[item["conn_id"]] = conn
+    pools = {
+        p["pool_name"]: {"slots": int(p["pool_slot"]), "description": p.get("pool_description", "")}
+        for p in data.get("pools") or []
+        if p.get("pool_name") and p.get("pool_slot")
+    }
+    variables = {v["variable_name"]: v["variable_value"] for v in data.get("variables") or [] if v.get("variable_name")}
+    return {"connections": connections, "pools": pools, "variables": variables}
+
+
+def import_settings(path: Path) -> list[str]:
+    """Write the settings into the metadata database; returns what was done, one line each."""
+    from airflow.models import Connection, Pool, Variable
+    from airflow.utils.session import create_session
+
+    settings = read_settings(path)
+    done = []
+    with create_session() as session:
+        for conn_id, fields in settings["connections"].items():
+            session.query(Connection).filter(Connection.conn_id == conn_id).delete()
+            extra = fields.get("extra")
+            session.add(
+                Connection(
+                    conn_id=conn_id,
+                    conn_type=fields["conn_type"],
+                    host=fields.get("host"),
+                    schema=fields.get("schema"),
+                    login=fields.get("login"),
+                    password=fields.get("password"),
+                    port=fields.get("port"),
+                    extra=json.dumps(extra) if extra is not None else None,
+                )
+            )
+            done.append(f"connection {conn_id} ({fields['conn_type']})")
+        for name, pool in settings["pools"].items():
+            session.query(Pool).filter(Pool.pool == name).delete()
+            session.add(Pool(pool=name, slots=pool["slots"], description=pool["description"], include_deferred=False))
+            done.append(f"pool {name} ({pool['slots']} slots)")
+    for key, value in settings["variables"].items():
+        Variable.set(key, value)
+        done.append(f"variable {key}")
+    return done
