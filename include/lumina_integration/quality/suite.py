@@ -165,7 +165,7 @@ def expectation_specs(schema: EntitySchema, extras: list[ExpectationSpec]) -> li
     Per column, in schema order: ``expect_column_to_exist``; ``expect_column_values_to_not_be_null``
     when the column is not nullable; ``expect_column_values_to_be_in_set`` for ``allowed_values``;
     ``expect_column_value_lengths_to_be_between`` for ``max_length``. Then the soft-delete flag
-    must exist and be set on every row. Not-null checks of columns outside the primary key and the
+    must exist and be non-null on every row. Not-null checks of columns outside the primary key and the
     cursor only apply to live rows, as tombstones may carry nothing but their key.
 
     There is deliberately no uniqueness expectation on the primary key: a batch may hold several

@@ -13,7 +13,8 @@ from collections.abc import Callable
 import pyarrow as pa
 import pyarrow.compute as pc
 
-_OFFSET_SUFFIX = r"(Z|z|[+-]\d{2}(:?\d{2})?)$"
+# An offset only counts after a time of day: "2024-01-01" ends in "-01" but has no offset.
+_OFFSET_SUFFIX = r"\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|z|[+-]\d{2}(:?\d{2})?)$"
 
 
 class CastResult:
@@ -53,12 +54,25 @@ def _cast_with_failures(values: pa.Array, cast: Callable[[pa.Array], pa.Array]) 
     return CastResult(cast(cleaned), invalid)
 
 
+def _strict_strptime(values: pa.Array, fmt: str) -> pa.Array:
+    """strptime that refuses what it would silently roll over (Arrow reads 2023-02-29 as March 1st).
+
+    The parsed value must print back as exactly the source text, so formats are strict about
+    zero padding too: "1.3.2024" does not match "%d.%m.%Y" (write "01.03.2024").
+    """
+    parsed = pc.strptime(values, format=fmt, unit="us" if "%f" in fmt else "s")
+    round_trip = pc.strftime(parsed, format=fmt)
+    if not pc.all(pc.equal(round_trip, values), skip_nulls=True, min_count=0).as_py():
+        raise pa.ArrowInvalid(f"text does not match the format {fmt!r} exactly")
+    return parsed
+
+
 def _timestamp_cast(fmt: str | None, timezone: str) -> Callable[[pa.Array], pa.Array]:
     target = pa.timestamp("us", tz="UTC")
 
     def cast(values: pa.Array) -> pa.Array:
         if fmt is not None:
-            parsed = pc.strptime(values, format=fmt, unit="us")
+            parsed = _strict_strptime(values, fmt)
             if parsed.type.tz is None:
                 parsed = pc.assume_timezone(parsed, timezone)
             return parsed.cast(target)
@@ -74,8 +88,9 @@ def _timestamp_cast(fmt: str | None, timezone: str) -> Callable[[pa.Array], pa.A
 
 def _date_cast(fmt: str | None) -> Callable[[pa.Array], pa.Array]:
     def cast(values: pa.Array) -> pa.Array:
-        parsed = pc.strptime(values, format=fmt or "%Y-%m-%d", unit="s")
-        return parsed.cast(pa.date32())
+        if fmt is None:
+            return pc.cast(values, pa.date32())  # strict ISO 8601 dates
+        return _strict_strptime(values, fmt).cast(pa.date32())
 
     return cast
 

@@ -18,7 +18,12 @@ from lumina_integration.hooks.file_formats._base import (
     MalformedFileError,
     RowBatcher,
 )
-from lumina_integration.hooks.file_formats._streams import CHUNK_BYTES, Utf8Transcoder, is_utf8
+from lumina_integration.hooks.file_formats._streams import (
+    CHUNK_BYTES,
+    PrefixedStream,
+    Utf8Transcoder,
+    is_utf8,
+)
 
 _JSON_WHITESPACE = b" \t\r\n"
 _quote = partial(json.dumps, ensure_ascii=False)
@@ -125,14 +130,17 @@ def read_json(
     A document that breaks off or turns invalid part-way gives the records read so far, then one
     error row for the unreadable rest.
     """
-    text = io.BufferedReader(Utf8Transcoder(source, options.encoding), CHUNK_BYTES)
+    text = Utf8Transcoder(source, options.encoding)
     batcher = RowBatcher(batch_rows)
     problem: str | None = None
     try:
-        problem = _top_level_problem(text, options.record_path)
+        head = _skip_whitespace(text)
+        problem = _top_level_problem(head[:1], options.record_path)
         if problem is None:
             prefix = "item" if options.record_path is None else f"{options.record_path}.item"
-            for item in ijson.items(text, prefix, use_float=False):
+            # Unbuffered on purpose: a buffered read that meets invalid bytes would drop the valid
+            # text read before them, and with it the last good records.
+            for item in ijson.items(PrefixedStream(head, text), prefix, use_float=False):
                 if isinstance(item, dict):
                     batch = batcher.add(_fields(item))
                 else:
@@ -154,18 +162,22 @@ def read_json(
         yield batch
 
 
-def _top_level_problem(text: io.BufferedReader[Any], record_path: str | None) -> str | None:
-    """Check the document's first character, since ijson silently finds nothing at a wrong path."""
-    while chunk := text.peek(1):
+def _skip_whitespace(text: Utf8Transcoder) -> bytes:
+    """The document's text from its first non-whitespace byte, as far as the first read went."""
+    while chunk := text.read(CHUNK_BYTES):
         if head := chunk.lstrip(_JSON_WHITESPACE):
-            break
-        text.read(len(chunk))  # whitespace only: insignificant in JSON
-    else:
+            return head
+    return b""
+
+
+def _top_level_problem(first: bytes, record_path: str | None) -> str | None:
+    """Check the document's first character, since ijson silently finds nothing at a wrong path."""
+    if not first:
         return "the file holds only whitespace, not a JSON document"
-    first = head[:1].decode("utf-8", "replace")
-    if record_path is None and first != "[":
-        hint = "; set record_path to the records array" if first == "{" else ""
-        return f"expected a JSON array of records at the top level, found {first!r}{hint}"
-    if record_path is not None and first != "{":
-        return f"expected a JSON object at the top level (record_path={record_path!r}), found {first!r}"
+    char = first.decode("utf-8", "replace")
+    if record_path is None and char != "[":
+        hint = "; set record_path to the records array" if char == "{" else ""
+        return f"expected a JSON array of records at the top level, found {char!r}{hint}"
+    if record_path is not None and char != "{":
+        return f"expected a JSON object at the top level (record_path={record_path!r}), found {char!r}"
     return None

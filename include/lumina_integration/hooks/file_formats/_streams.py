@@ -27,7 +27,7 @@ def is_utf8(encoding: str) -> bool:
     return codecs.lookup(encoding).name in {"utf-8", "utf-8-sig"}
 
 
-class _PrefixedStream(io.RawIOBase):
+class PrefixedStream(io.RawIOBase):
     """Replays bytes already taken from a stream, then reads on from the stream itself.
 
     The caller's stream is never closed: its owner (e.g. the S3 hook) closes it.
@@ -62,10 +62,10 @@ def open_binary(stream: ByteSource) -> io.BufferedReader[Any] | None:
     head = b""
     while len(head) < len(_GZIP_MAGIC) and (more := stream.read(len(_GZIP_MAGIC) - len(head))):
         head += more
-    reader = io.BufferedReader(_PrefixedStream(head, stream), CHUNK_BYTES)
+    reader = io.BufferedReader(PrefixedStream(head, stream), CHUNK_BYTES)
     if head == _GZIP_MAGIC:
         unzipped = gzip.GzipFile(fileobj=reader, mode="rb")
-        reader = io.BufferedReader(_PrefixedStream(b"", unzipped), CHUNK_BYTES)
+        reader = io.BufferedReader(PrefixedStream(b"", unzipped), CHUNK_BYTES)
     return reader if reader.peek(1) else None
 
 
@@ -73,7 +73,8 @@ class Utf8Transcoder(io.RawIOBase):
     """Decodes a byte stream chunk by chunk and hands out UTF-8 without a byte order mark.
 
     UTF-8 input is only validated and passed through; other encodings are re-encoded. Bytes that
-    are invalid in the source encoding raise :class:`MalformedFileError` naming their offset.
+    are invalid in the source encoding raise :class:`MalformedFileError` naming their offset, once
+    the text before them has been handed out.
     """
 
     def __init__(self, source: ByteSource, encoding: str) -> None:
@@ -87,12 +88,15 @@ class Utf8Transcoder(io.RawIOBase):
         self._consumed = 0
         self._started = False
         self._eof = False
+        self._failure: MalformedFileError | None = None
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: WriteableBuffer) -> int:
         while not self._out:
+            if self._failure is not None:
+                raise self._failure
             if self._eof:
                 return 0
             self._out = memoryview(self._next_chunk())
@@ -117,9 +121,12 @@ class Utf8Transcoder(io.RawIOBase):
         except UnicodeDecodeError as error:
             offset = self._consumed - held_back + error.start
             bad = bytes(error.object[error.start : error.end]).hex(" ")
-            raise MalformedFileError(
+            self._failure = MalformedFileError(
                 f"bytes {bad} at byte offset {offset} are not valid {self._encoding} ({error.reason}); "
                 "check the encoding option"
-            ) from None
+            )
+            # Hand out the valid text before the bad bytes first, so readers keep those records.
+            chunk = chunk[: max(error.start - held_back, 0)]
+            text = self._decoder.decode(chunk)
         self._consumed += len(chunk)
         return chunk if self._passthrough else text.encode("utf-8")

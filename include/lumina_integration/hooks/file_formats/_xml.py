@@ -60,9 +60,9 @@ def read_xml(
             if open_elements:
                 open_elements[-1].remove(element)
     except ParseError as error:
-        line, column = error.position
+        line, column = error.position  # expat counts columns from 0
         problem = (
-            f"line {line}, column {column}: XML is not well-formed ({ErrorString(error.code)}); "
+            f"line {line}, column {column + 1}: XML is not well-formed ({ErrorString(error.code)}); "
             "the rest of the file could not be read"
         )
     except DefusedXmlException as error:

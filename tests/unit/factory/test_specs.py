@@ -1,0 +1,147 @@
+"""Pipeline spec validation: good files, bad files, and errors that name file, line and field."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from lumina_integration.cli import lint, spec_json_schema
+from lumina_integration.factory.dag_builder import check_pipeline
+from lumina_integration.factory.spec import PipelineSpec, parse_duration
+from lumina_integration.factory.specs import LoadedSpec, iter_specs, load_spec
+from lumina_integration.yaml_models import YamlModelError
+
+SPEC = """\
+description: test pipeline
+owner: team-a
+schedule: "0 * * * *"
+start_date: 2026-01-01
+source:
+  type: file_drop
+  conn_id: landing
+  object: s3://landing/accounts/
+  options: {pattern: "*.csv"}
+mapping: crm_accounts_customer
+window:
+  lookback: 15m
+"""
+
+
+def write(dags: Path, relative: str, text: str) -> Path:
+    path = dags / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_good_spec_gets_id_domain_and_defaults(tmp_path: Path) -> None:
+    dags = tmp_path / "dags"
+    spec = load_spec(write(dags, "crm/crm_accounts.dag.yaml", SPEC), dags)
+    assert spec.dag_id == "crm_accounts"
+    assert spec.domain == "crm"
+    assert spec.window.lookback == timedelta(minutes=15)
+    assert spec.window.safety_lag == timedelta(minutes=1)
+    assert spec.validation.policy == "quarantine"
+    assert spec.load.deletes == "soft"
+
+
+def test_folder_defaults_layer_and_tags_accumulate(tmp_path: Path) -> None:
+    dags = tmp_path / "dags"
+    write(dags, "_defaults.yaml", "owner: platform\ntags: [lumina]\nretries: 5\nload: {deletes: hard}\n")
+    write(dags, "crm/_defaults.yaml", "owner: crm-team\ntags: [crm]\n")
+    spec_text = SPEC.replace("owner: team-a\n", "").replace("description: test pipeline\n", "tags: [nightly]\n")
+    spec = load_spec(write(dags, "crm/accounts.dag.yaml", spec_text), dags)
+    assert spec.owner == "crm-team"
+    assert spec.tags == ["lumina", "crm", "nightly"]
+    assert spec.retries == 5
+    assert spec.load.deletes == "hard"
+    assert spec.load.warehouse_conn_id == "lumina_warehouse"
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        pytest.param(("  lookback: 15m\n", "  lookback: 15m\n  lookbak: 1h\n"), ":13: window.lookbak: unknown key", id="typo"),
+        pytest.param(("  lookback: 15m\n", "  lookback: soon\n"), ":12: window.lookback: Value error, expected a duration",
+                     id="bad-duration"),
+        pytest.param(('"0 * * * *"', '"every hour"'), ":3: schedule: Value error, expected a cron expression",
+                     id="bad-cron"),
+        pytest.param(("  conn_id: landing\n", ""), ":5: source.conn_id: Field required", id="missing-field"),
+        pytest.param(("mapping: crm", "mapping: [crm"), ":11: invalid YAML", id="broken-yaml"),
+        pytest.param(("start_date: 2026-01-01", "start_date: someday"), ":4: start_date:", id="bad-date"),
+    ],
+)
+def test_bad_spec_errors_name_file_line_and_field(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
+    dags = tmp_path / "dags"
+    path = write(dags, "crm/acc.dag.yaml", SPEC.replace(*change))
+    with pytest.raises(YamlModelError) as excinfo:
+        load_spec(path, dags)
+    assert f"dags/crm/acc.dag.yaml{expected}" in str(excinfo.value)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        pytest.param(('{pattern: "*.csv"}', "{patern: x}"), "acc.dag.yaml:9: source.options.patern: unknown key",
+                     id="adapter-option-typo"),
+        pytest.param(("type: file_drop", "type: ftp"), "acc.dag.yaml:6: source.type: unknown source type 'ftp'",
+                     id="unknown-adapter"),
+        pytest.param(("mapping: crm_accounts_customer", "mapping: nope"), "acc.dag.yaml:10: mapping: no mapping named",
+                     id="unknown-mapping"),
+    ],
+)
+def test_cross_file_checks_name_the_spec_line(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
+    dags = tmp_path / "dags"
+    path = write(dags, "crm/acc.dag.yaml", SPEC.replace(*change))
+    with pytest.raises(YamlModelError) as excinfo:
+        check_pipeline(LoadedSpec(path, load_spec(path, dags)), dags)
+    assert expected in str(excinfo.value)
+
+
+def test_duplicate_dag_ids_are_reported(tmp_path: Path) -> None:
+    dags = tmp_path / "dags"
+    write(dags, "a/same.dag.yaml", SPEC)
+    write(dags, "b/same.dag.yaml", SPEC)
+    results = list(iter_specs(dags))
+    assert isinstance(results[0], LoadedSpec)
+    assert isinstance(results[1], YamlModelError)
+    assert "'same' is already defined" in str(results[1])
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [pytest.param("30s", 30, id="s"), pytest.param("10m", 600, id="m"), pytest.param("2h", 7200, id="h"),
+     pytest.param("1d", 86400, id="d"), pytest.param(45, 45, id="int")],
+)
+def test_parse_duration(text: str | int, seconds: int) -> None:
+    assert parse_duration(text).total_seconds() == seconds
+
+
+def test_spec_round_trips_through_json(tmp_path: Path) -> None:
+    dags = tmp_path / "dags"
+    spec = load_spec(write(dags, "crm/acc.dag.yaml", SPEC), dags)
+    assert PipelineSpec.model_validate(spec.model_dump(mode="json")) == spec
+
+
+def test_json_schema_for_editors() -> None:
+    schema = spec_json_schema()
+    assert schema["required"] == ["source", "mapping"]
+    assert "dag_id" not in schema["properties"]
+    assert schema["additionalProperties"] is False
+    committed = Path(__file__).resolve().parents[3] / "docs" / "pipeline-spec.schema.json"
+    import json
+
+    assert json.loads(committed.read_text()) == json.loads(json.dumps(schema, sort_keys=True)), (
+        "docs/pipeline-spec.schema.json is stale: run `make schema`"
+    )
+
+
+def test_lint_reports_every_bad_file(tmp_path: Path) -> None:
+    dags = tmp_path / "dags"
+    write(dags, "crm/good.dag.yaml", SPEC)
+    write(dags, "crm/bad.dag.yaml", SPEC.replace("owner: team-a", "owner: [x"))
+    problems = lint([], dags)
+    assert len(problems) == 1 and "bad.dag.yaml:3: invalid YAML" in problems[0]
+    assert lint([], Path(__file__).resolve().parents[3] / "dags") == []
