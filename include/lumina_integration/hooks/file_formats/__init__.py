@@ -84,10 +84,11 @@ def read_records(
 
     Raises:
         ValueError: ``batch_rows`` is not positive.
-        MalformedFileError: while iterating, when a CSV file cannot be read at all: bytes invalid
-            in ``options.encoding`` (the message gives the byte offset), a broken header, or a
-            structure pyarrow cannot parse. JSON and XML documents that break off part-way
-            give an error row instead.
+        MalformedFileError: while iterating, when the file cannot be read as a whole: gzip
+            data that is corrupt or truncated, or a CSV file with bytes invalid in
+            ``options.encoding`` (the message gives the byte offset), an unreadable header or a
+            structure pyarrow cannot parse. Batches already yielded stay valid. JSON and XML
+            documents that break off part-way give a final error row instead.
     """
     if batch_rows < 1:
         raise ValueError(f"batch_rows must be positive, got {batch_rows}")

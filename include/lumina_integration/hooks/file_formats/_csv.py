@@ -68,7 +68,7 @@ class _BadRowCollector:
                 f"more than {self._limit} rows in a row, from record {first} on, have the wrong number of "
                 "fields; check the delimiter and the header"
             )
-        return MalformedFileError(f"CSV could not be parsed after record {rows_read}: {error}")
+        return MalformedFileError(f"CSV could not be parsed after {rows_read} good rows: {error}")
 
 
 def read_csv(

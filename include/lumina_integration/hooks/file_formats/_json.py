@@ -15,11 +15,11 @@ import pyarrow as pa
 from lumina_integration.hooks.file_formats._base import (
     SURROGATES,
     FileFormatOptions,
-    MalformedFileError,
     RowBatcher,
 )
 from lumina_integration.hooks.file_formats._streams import (
     CHUNK_BYTES,
+    InvalidEncodingError,
     PrefixedStream,
     Utf8Transcoder,
     is_utf8,
@@ -150,7 +150,7 @@ def read_json(
                     batch = batcher.add_error(reason, _to_json(item))
                 if batch is not None:
                     yield batch
-    except (ijson.JSONError, MalformedFileError) as error:
+    except (ijson.JSONError, InvalidEncodingError) as error:
         read = batcher.next_record_no - 1
         # yajl appends an ASCII-art pointer on further lines; the first line is the message.
         lines = str(error).strip().splitlines()

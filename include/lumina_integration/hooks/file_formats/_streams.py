@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import gzip
 import io
+import zlib
 from typing import TYPE_CHECKING, Any, Protocol
 
 from lumina_integration.hooks.file_formats._base import MalformedFileError
@@ -14,6 +15,10 @@ if TYPE_CHECKING:
 
 CHUNK_BYTES = 1 << 20
 _GZIP_MAGIC = b"\x1f\x8b"
+
+
+class InvalidEncodingError(MalformedFileError):
+    """Bytes that are not valid in the file's encoding."""
 
 
 class ByteSource(Protocol):
@@ -62,11 +67,27 @@ def open_binary(stream: ByteSource) -> io.BufferedReader[Any] | None:
     head = b""
     while len(head) < len(_GZIP_MAGIC) and (more := stream.read(len(_GZIP_MAGIC) - len(head))):
         head += more
-    reader = io.BufferedReader(PrefixedStream(head, stream), CHUNK_BYTES)
+    reader: io.BufferedReader[Any] = io.BufferedReader(PrefixedStream(head, stream), CHUNK_BYTES)
     if head == _GZIP_MAGIC:
-        unzipped = gzip.GzipFile(fileobj=reader, mode="rb")
-        reader = io.BufferedReader(PrefixedStream(b"", unzipped), CHUNK_BYTES)
+        reader = io.BufferedReader(_Gunzip(reader), CHUNK_BYTES)
     return reader if reader.peek(1) else None
+
+
+class _Gunzip(io.RawIOBase):
+    """Decompresses a gzip stream on the fly; corrupt or truncated data raises MalformedFileError."""
+
+    def __init__(self, compressed: io.BufferedReader[Any]) -> None:
+        super().__init__()
+        self._file = gzip.GzipFile(fileobj=compressed, mode="rb")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        try:
+            return self._file.readinto(buffer)
+        except (gzip.BadGzipFile, EOFError, zlib.error) as error:
+            raise MalformedFileError(f"the gzip data is corrupt or truncated: {error}") from error
 
 
 class Utf8Transcoder(io.RawIOBase):
@@ -88,7 +109,7 @@ class Utf8Transcoder(io.RawIOBase):
         self._consumed = 0
         self._started = False
         self._eof = False
-        self._failure: MalformedFileError | None = None
+        self._failure: InvalidEncodingError | None = None
 
     def readable(self) -> bool:
         return True
@@ -121,7 +142,7 @@ class Utf8Transcoder(io.RawIOBase):
         except UnicodeDecodeError as error:
             offset = self._consumed - held_back + error.start
             bad = bytes(error.object[error.start : error.end]).hex(" ")
-            self._failure = MalformedFileError(
+            self._failure = InvalidEncodingError(
                 f"bytes {bad} at byte offset {offset} are not valid {self._encoding} ({error.reason}); "
                 "check the encoding option"
             )

@@ -85,7 +85,8 @@ def _record_test(record_path: str | None) -> Callable[[Element, int], bool]:
 def _record_fields(record: Element, nulls: frozenset[str]) -> dict[str, str | None]:
     """Flatten a record: ``@attr``, ``Child``, ``Child.@attr``, ``Child.Grandchild``...
 
-    A field found more than once (repeated tags) becomes a JSON array of its values.
+    A field found more than once (repeated tags) becomes a JSON array of its values. Text directly
+    inside the record element (a record without children, say) goes to ``#text``.
     """
     values: dict[str, list[str]] = {}
     for name, value in record.attrib.items():
