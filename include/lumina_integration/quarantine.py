@@ -39,9 +39,7 @@ def quarantine_rows(stage: str, rows: pa.Table, reasons: list[str]) -> pa.Table:
     Only rejected rows pass through here, so a per-row JSON encoding is affordable.
     """
     records = rows.drop_columns([c for c in (RECORD_NO, SOURCE_KEY) if c in rows.column_names])
-    as_json = [
-        json.dumps(r, default=_json_default, ensure_ascii=False, sort_keys=True) for r in records.to_pylist()
-    ]
+    as_json = [json.dumps(r, default=_json_default, ensure_ascii=False, sort_keys=True) for r in records.to_pylist()]
     n = rows.num_rows
 
     def column_or_null(name: str, type_: pa.DataType) -> pa.Array:

@@ -15,8 +15,13 @@ import yaml
 
 from lumina_integration.paths import PROJECT_DIR
 
-_FIELDS = {"conn_host": "host", "conn_schema": "schema", "conn_login": "login", "conn_password": "password",
-           "conn_port": "port"}
+_FIELDS = {
+    "conn_host": "host",
+    "conn_schema": "schema",
+    "conn_login": "login",
+    "conn_password": "password",
+    "conn_port": "port",
+}
 
 
 def read_settings(path: Path) -> dict[str, Any]:

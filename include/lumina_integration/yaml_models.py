@@ -41,7 +41,7 @@ class YamlModelError(ValueError):
         super().__init__("\n".join(p.render(self.path) for p in self.problems))
 
 
-def _line_of(node: yaml.Node | None, loc: Sequence[int | str]) -> int:
+def line_of(node: yaml.Node | None, loc: Sequence[int | str]) -> int:
     """Walk the composed YAML tree along a Pydantic error location; return a 1-based line.
 
     The line is that of the deepest key found on the path: the bad key or value itself, or, for
@@ -79,9 +79,7 @@ def compose_yaml(text: str, path: str | Path) -> tuple[Any, yaml.Node | None]:
     return data, node
 
 
-def validate_yaml_data(
-    model: type[ModelT], data: Any, node: yaml.Node | None, path: str | Path
-) -> ModelT:
+def validate_yaml_data(model: type[ModelT], data: Any, node: yaml.Node | None, path: str | Path) -> ModelT:
     """Validate already parsed YAML data, mapping any error back to its line."""
     if not isinstance(data, Mapping):
         raise YamlModelError(path, [FieldProblem(1, "", "expected a mapping of keys to values")])
@@ -95,7 +93,7 @@ def validate_yaml_data(
             message = err["msg"]
             if err["type"] == "extra_forbidden":
                 message = "unknown key (check the spelling; see the JSON Schema for allowed keys)"
-            problems.append(FieldProblem(_line_of(node, loc), field, message))
+            problems.append(FieldProblem(line_of(node, loc), field, message))
         raise YamlModelError(path, problems) from exc
 
 
@@ -112,4 +110,4 @@ def field_line(path: str | Path, loc: Sequence[int | str]) -> int:
         node = yaml.compose(Path(path).read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
     except (OSError, yaml.YAMLError):
         return 1
-    return _line_of(node, loc)
+    return line_of(node, loc)

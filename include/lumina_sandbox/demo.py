@@ -48,7 +48,9 @@ def run_pipelines(label: str) -> list[str]:
         load = run.get_task_instance("load").xcom_pull(task_ids="load") if states.get("load") == "success" else None
         outcome = f"{run.state}" + (
             f": {load['rows_inserted']} new, {load['rows_updated']} updated, {load['rows_deleted']} deleted, "
-            f"{load['rows_quarantined']} quarantined" if load else f" ({states})"
+            f"{load['rows_quarantined']} quarantined"
+            if load
+            else f" ({states})"
         )
         report.append(f"  [{label}] {dag_id:<28} {outcome}  ({time.perf_counter() - started:.1f}s)")
         print(report[-1], flush=True)

@@ -13,14 +13,24 @@ import io
 import json
 import random
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-BASE_TIME = datetime(2026, 11, 1, tzinfo=timezone.utc)
+BASE_TIME = datetime(2026, 11, 1, tzinfo=UTC)
 ACCOUNT_FIELDS = [
-    "AccountId", "AccountName", "Email", "Phone", "Country", "Industry", "Status", "AnnualRevenue",
-    "Employees", "CreatedDate", "LastModifiedDate", "IsDeleted",
+    "AccountId",
+    "AccountName",
+    "Email",
+    "Phone",
+    "Country",
+    "Industry",
+    "Status",
+    "AnnualRevenue",
+    "Employees",
+    "CreatedDate",
+    "LastModifiedDate",
+    "IsDeleted",
 ]
 _COUNTRIES = ["US", "DE", "FR", "GB", "JP", "BR", "IN", "NL"]
 _INDUSTRIES = ["Manufacturing", "Retail", "Software", "Energy", "Finance", ""]
@@ -92,11 +102,15 @@ def accounts_delta(previous: Drop, seed: int = 8) -> Drop:
     for source_id in ids[:50]:
         row = dict(previous.truth[source_id], Status="Inactive", LastModifiedDate=_iso(later))
         changed.append(row)
-    stale = dict(previous.truth[ids[60]], AccountName="Stale Copy", LastModifiedDate=_iso(BASE_TIME - timedelta(days=30)))
+    stale = dict(
+        previous.truth[ids[60]],
+        AccountName="Stale Copy",
+        LastModifiedDate=_iso(BASE_TIME - timedelta(days=30)),
+    )
     deleted = [dict(previous.truth[s], IsDeleted="true", LastModifiedDate=_iso(later)) for s in ids[100:105]]
     start = len(previous.truth) + 1
     new = [account(i, rng, later) for i in range(start, start + 25)]
-    drop = Drop(files={"crm/accounts/accounts_delta_0001.csv": _csv(changed + [stale] + deleted + new)})
+    drop = Drop(files={"crm/accounts/accounts_delta_0001.csv": _csv([*changed, stale, *deleted, *new])})
     drop.truth = dict(previous.truth)
     drop.truth.update({r["AccountId"]: r for r in changed + deleted + new})
     drop.rejected = set(previous.rejected)
@@ -112,7 +126,7 @@ def products(n: int = 300, seed: int = 11) -> Drop:
         changed = (BASE_TIME + timedelta(hours=i % 48)).astimezone(timezone(timedelta(hours=1)))
         record = {
             "sku": sku,
-            "Name": f"Bauteil Nr. {i} – Größe {rng.choice('SML')}",
+            "Name": f"Bauteil Nr. {i} \u2013 Gr\u00f6\u00dfe {rng.choice('SML')}",  # unicode on purpose
             "Category": rng.choice(["Pumps", "Valves", "Sensors", ""]),
             "Amount": f"{rng.randint(100, 999999) / 100:.2f}",
             "Currency": rng.choice(["EUR", "usd"]),
@@ -131,7 +145,11 @@ def products(n: int = 300, seed: int = 11) -> Drop:
             f"    <ChangedAt>{record['ChangedAt']}</ChangedAt>\n"
             "  </Product>"
         )
-    body = '<?xml version="1.0" encoding="UTF-8"?>\n<Catalog exported="2026-11-01">\n' + "\n".join(items) + "\n</Catalog>\n"
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Catalog exported="2026-11-01">\n'
+        + "\n".join(items)
+        + "\n</Catalog>\n"
+    )
     return Drop(files={"erp/products/catalog_20261101.xml": body.encode()}, truth=truth)
 
 

@@ -7,6 +7,7 @@ server on the port is reused) and ``stop`` ends it. Data lives in the server's m
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import socket
@@ -54,10 +55,8 @@ def stop(port: int, state_dir: Path) -> bool:
     pid_file = state_dir / f"s3-{port}.pid"
     if not pid_file.exists():
         return False
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(int(pid_file.read_text()), signal.SIGTERM)
-    except ProcessLookupError:
-        pass
     pid_file.unlink()
     return True
 

@@ -7,12 +7,12 @@ import os
 import subprocess
 import sys
 import textwrap
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
 from airflow.dag_processing.dagbag import DagBag
 from airflow.sdk import CronDataIntervalTimetable
-
 from lumina_integration.factory.specs import SPEC_SUFFIX, spec_files
 
 DAGS_DIR = Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
@@ -39,7 +39,7 @@ def test_every_spec_built_its_dag(bag: DagBag) -> None:
 def test_pipeline_policies(bag: DagBag, dag_id: str) -> None:
     dag = bag.dags[dag_id]
     assert [t.task_id for t in dag.topological_sort()] == STEPS
-    for upstream, downstream in zip(STEPS, STEPS[1:]):
+    for upstream, downstream in pairwise(STEPS):
         assert dag.get_task(downstream).upstream_task_ids == {upstream}
     prefixes = {tag.split(":", 1)[0] for tag in dag.tags}
     assert {"domain", "source", "owner", "entity"} <= prefixes

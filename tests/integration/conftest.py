@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from sqlalchemy import text
-
 from lumina_sandbox import file_drops
+from sqlalchemy import text
 
 LANDING, LAKE = "lumina-landing", "lumina-lake"
 
@@ -50,7 +49,8 @@ class PipelineHarness:
         """Rows in ``table``; 0 when it does not exist (Postgres rolls back the DDL with the data)."""
         exists = self.rows(
             "SELECT 1 FROM information_schema.tables WHERE table_schema = :s AND table_name = :t",
-            s=self.schema, t=table,
+            s=self.schema,
+            t=table,
         )
         return self.rows(f"SELECT COUNT(*) FROM {{s}}.{table}")[0][0] if exists else 0
 
@@ -84,8 +84,14 @@ def harness(s3: Any, pg_schema: tuple[Any, str], dag_bag: Any) -> Iterator[Pipel
 
     engine, schema = pg_schema
     os.environ["AIRFLOW_CONN_LUMINA_WAREHOUSE"] = json.dumps(
-        {"conn_type": "postgres", "host": "127.0.0.1", "port": 5432, "login": "postgres", "schema": "test",
-         "extra": {"warehouse_schema": schema}}
+        {
+            "conn_type": "postgres",
+            "host": "127.0.0.1",
+            "port": 5432,
+            "login": "postgres",
+            "schema": "test",
+            "extra": {"warehouse_schema": schema},
+        }
     )
     warehouse_target.cache_clear()
     for bucket in (LANDING, LAKE):

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-
 from lumina_integration.warehouse import loader
 from lumina_sandbox import file_drops
 
@@ -14,12 +13,18 @@ CRM, ERP, HELPDESK = "filedrop_crm_accounts", "filedrop_erp_products", "filedrop
 
 
 def instant(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
 def expected_customers(drop: file_drops.Drop) -> set[tuple[Any, ...]]:
     return {
-        (sid, r["AccountName"].strip(), r["Status"].lower(), r["IsDeleted"] == "true", instant(r["LastModifiedDate"]))
+        (
+            sid,
+            r["AccountName"].strip(),
+            r["Status"].lower(),
+            r["IsDeleted"] == "true",
+            instant(r["LastModifiedDate"]),
+        )
         for sid, r in drop.truth.items()
         if sid not in drop.rejected
     }
@@ -37,7 +42,9 @@ def test_crm_accounts_initial_delta_and_replay(harness: Any) -> None:
     assert warehouse_customers(harness) == expected_customers(initial)
     assert first["rows_inserted"] == 398 and first["rows_quarantined"] == 3
 
-    reasons = sorted(r[0] for r in harness.rows("SELECT reason FROM {s}.lumina_quarantine WHERE pipeline_id = :p", p=CRM))
+    reasons = sorted(
+        r[0] for r in harness.rows("SELECT reason FROM {s}.lumina_quarantine WHERE pipeline_id = :p", p=CRM)
+    )
     assert len(reasons) == 3
     assert any("created_at: cannot read '31/02/2026' as timestamp" in r for r in reasons)
     assert any("expect_column_values_to_be_in_set(status)" in r for r in reasons)
@@ -105,19 +112,29 @@ def test_erp_products_xml_and_fail_policy(harness: Any) -> None:
     harness.drop(products)
     result = harness.load_result(harness.run(ERP))
     assert result["rows_inserted"] == 120
-    rows = {r[0]: r[1:] for r in harness.rows(
-        "SELECT source_id, name, currency, is_active, unit_price, source_updated_at FROM {s}.product")}
+    rows = {
+        r[0]: r[1:]
+        for r in harness.rows(
+            "SELECT source_id, name, currency, is_active, unit_price, source_updated_at FROM {s}.product"
+        )
+    }
     assert set(rows) == set(products.truth)
     for sku, record in products.truth.items():
         name, currency, active, price, updated = rows[sku]
         assert name == record["Name"] and currency == record["Currency"].upper()
         assert active is (record["Status"] == "ACTIVE")
         assert str(price) == f"{record['Amount']}00"
-        assert updated.astimezone(timezone.utc).strftime("%Y%m%d%H%M%S") != record["ChangedAt"], "Berlin -> UTC"
+        assert updated.astimezone(UTC).strftime("%Y%m%d%H%M%S") != record["ChangedAt"], "Berlin -> UTC"
 
-    broken = file_drops.Drop(files={"erp/products/catalog_bad.xml": (
-        b'<Catalog><Product sku="MAT-X"><Name>Bad</Name><Price><Amount>-5</Amount><Currency>EUR</Currency></Price>'
-        b"<Status>ACTIVE</Status><ChangedAt>20261102120000</ChangedAt></Product></Catalog>")})
+    broken = file_drops.Drop(
+        files={
+            "erp/products/catalog_bad.xml": (
+                b'<Catalog><Product sku="MAT-X"><Name>Bad</Name>'
+                b"<Price><Amount>-5</Amount><Currency>EUR</Currency></Price>"
+                b"<Status>ACTIVE</Status><ChangedAt>20261102120000</ChangedAt></Product></Catalog>"
+            )
+        }
+    )
     watermark = harness.watermark(ERP)
     harness.drop(broken)
     failed = harness.run(ERP)

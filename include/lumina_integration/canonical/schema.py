@@ -8,7 +8,7 @@ is the contract the pipeline enforces.
 from __future__ import annotations
 
 import re
-from enum import Enum
+from enum import StrEnum
 from functools import cached_property
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -66,7 +66,7 @@ def arrow_type(type_name: str) -> pa.DataType:
     return simple[type_name]
 
 
-class PiiClass(str, Enum):
+class PiiClass(StrEnum):
     """How sensitive a column is; drives masking in logs and the compliance report."""
 
     NONE = "none"

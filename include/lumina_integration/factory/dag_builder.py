@@ -8,7 +8,7 @@ a YAML file's error reaches the UI's "DAG import errors" list without hiding the
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +27,15 @@ from lumina_integration.yaml_models import FieldProblem, YamlModelError, field_l
 
 RUN_PARAMS = {
     "window_start": Param(
-        None, type=["null", "string"], format="date-time",
+        None,
+        type=["null", "string"],
+        format="date-time",
         description="Manual runs: reprocess from this instant (ISO 8601). Leave empty to continue from the watermark.",
     ),
     "window_end": Param(
-        None, type=["null", "string"], format="date-time",
+        None,
+        type=["null", "string"],
+        format="date-time",
         description="Manual runs: reprocess up to this instant (exclusive). Empty: up to the source's clock.",
     ),
 }
@@ -47,7 +51,9 @@ class InvalidSpecsDag(DAG):
     spec_errors: list[str]
 
     def validate(self) -> None:
-        raise PipelineSpecError("Invalid pipeline specs (other pipelines loaded normally):\n" + "\n".join(self.spec_errors))
+        raise PipelineSpecError(
+            "Invalid pipeline specs (other pipelines loaded normally):\n" + "\n".join(self.spec_errors)
+        )
 
 
 def check_pipeline(loaded: LoadedSpec, dags_dir: Path) -> Mapping:
@@ -64,8 +70,10 @@ def check_pipeline(loaded: LoadedSpec, dags_dir: Path) -> Mapping:
     try:
         validate_yaml_data(options_model(spec.source.type), spec.source.options, None, shown)
     except YamlModelError as exc:
-        loc_of = [["source", "options", *p.field.split(".")] for p in exc.problems]
-        raise YamlModelError(shown, [problem(loc, p.message) for loc, p in zip(loc_of, exc.problems)]) from exc
+        loc_of: list[list[str | int]] = [["source", "options", *p.field.split(".")] for p in exc.problems]
+        raise YamlModelError(
+            shown, [problem(loc, p.message) for loc, p in zip(loc_of, exc.problems, strict=True)]
+        ) from exc
     try:
         return load_mapping(spec.mapping)
     except LookupError as exc:
@@ -81,7 +89,8 @@ def _doc_md(spec: PipelineSpec, mapping: Mapping, shown: Path) -> str:
             "| | |",
             "|---|---|",
             f"| Source | `{spec.source.type}` `{spec.source.object}` via connection `{spec.source.conn_id}` |",
-            f"| Mapping | `include/mappings/{spec.mapping}.yaml` -> entity `{mapping.entity}` v{mapping.entity_version} |",
+            f"| Mapping | `include/mappings/{spec.mapping}.yaml` |",
+            f"| Entity | `{mapping.entity}` v{mapping.entity_version} |",
             f"| Window | lookback {spec.window.lookback}, safety lag {spec.window.safety_lag} |",
             f"| Validation | policy `{spec.validation.policy}` |",
             f"| Load | `{spec.load.warehouse_conn_id}`, deletes `{spec.load.deletes}` |",
@@ -96,7 +105,12 @@ def _doc_md(spec: PipelineSpec, mapping: Mapping, shown: Path) -> str:
 
 def build_dag(spec: PipelineSpec, mapping: Mapping, shown: Path) -> DAG:
     pipeline = spec.model_dump(mode="json")
-    tags = [f"domain:{spec.domain}", f"source:{spec.source.type}", f"owner:{spec.owner}", f"entity:{mapping.entity}"]
+    tags = [
+        f"domain:{spec.domain}",
+        f"source:{spec.source.type}",
+        f"owner:{spec.owner}",
+        f"entity:{mapping.entity}",
+    ]
     default_args: dict[str, Any] = {
         "owner": spec.owner,
         "retries": spec.retries,
@@ -110,7 +124,7 @@ def build_dag(spec: PipelineSpec, mapping: Mapping, shown: Path) -> DAG:
         doc_md=_doc_md(spec, mapping, shown),
         # Runs own a data interval: backfills reprocess exactly their interval.
         schedule=CronDataIntervalTimetable(spec.schedule, timezone="UTC"),
-        start_date=datetime.combine(spec.start_date, datetime.min.time(), tzinfo=timezone.utc),
+        start_date=datetime.combine(spec.start_date, datetime.min.time(), tzinfo=UTC),
         catchup=spec.catchup,
         max_active_runs=spec.max_active_runs,
         tags=sorted(set(tags + spec.tags)),
@@ -123,8 +137,9 @@ def build_dag(spec: PipelineSpec, mapping: Mapping, shown: Path) -> DAG:
         transform = TransformOperator(task_id="transform", pipeline=pipeline)
         validate = ValidateOperator(task_id="validate", pipeline=pipeline)
         load = LoadOperator(
-            task_id="load", pipeline=pipeline, outlets=[Asset(name=f"warehouse.{mapping.entity}",
-                                                               uri=entity_asset_uri(mapping.entity))]
+            task_id="load",
+            pipeline=pipeline,
+            outlets=[Asset(name=f"warehouse.{mapping.entity}", uri=entity_asset_uri(mapping.entity))],
         )
         plan >> extract >> transform >> validate >> load
     return dag

@@ -37,7 +37,9 @@ def format_duration(value: timedelta) -> str:
 
 # Read as "10m"-style text; written back the same way, so a spec dumped to JSON reloads unchanged.
 Duration = Annotated[
-    timedelta, BeforeValidator(parse_duration), PlainSerializer(format_duration, return_type=str, when_used="json")
+    timedelta,
+    BeforeValidator(parse_duration),
+    PlainSerializer(format_duration, return_type=str, when_used="json"),
 ]
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterator, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -73,7 +73,7 @@ class FileDropHook(BaseHook):
         header = response["ResponseMetadata"]["HTTPHeaders"].get("date")
         if header is None:
             raise RuntimeError("the S3 server sent no Date header; cannot bound the window by server time")
-        return parsedate_to_datetime(header).astimezone(timezone.utc)
+        return parsedate_to_datetime(header).astimezone(UTC)
 
     def test_connection(self) -> tuple[bool, str]:
         try:
@@ -101,7 +101,7 @@ class FileDropHook(BaseHook):
                 name = item["Key"].rsplit("/", 1)[-1]
                 if item["Key"].endswith("/") or not fnmatch.fnmatch(name, pattern):
                     continue
-                if window.contains(item["LastModified"].astimezone(timezone.utc)):
+                if window.contains(item["LastModified"].astimezone(UTC)):
                     found.append({**item, "Bucket": bucket})
         return sorted(found, key=lambda item: (item["LastModified"], item["Key"]))
 
@@ -126,14 +126,14 @@ class FileDropHook(BaseHook):
             if fmt is None:
                 raise ValueError(f"s3://{item['Bucket']}/{key}: cannot tell the format from the name; set format")
             reader_options = FileFormatOptions(
-                format=fmt,  # type: ignore[arg-type]
+                format=fmt,
                 encoding=opts.encoding,
                 delimiter=opts.delimiter,
                 quote_char=opts.quote_char,
                 record_path=opts.record_path,
                 null_values=opts.null_values,
             )
-            modified = item["LastModified"].astimezone(timezone.utc)
+            modified = item["LastModified"].astimezone(UTC)
             rows = 0
             for batch in self._read_file(item["Bucket"], key, etag, reader_options):
                 rows += batch.num_rows

@@ -37,6 +37,9 @@ class ExtractOperator(PipelineStepOperator):
         manifest = writer.close()
         self.log.info(
             "Extracted %d records from %d source version(s) (%d already loaded, skipped) into %s",
-            manifest.rows, len(sources), len(already), manifest.uri,
+            manifest.rows,
+            len(sources),
+            len(already),
+            manifest.uri,
         )
         return {"manifest": manifest.uri, "rows": manifest.rows, "sources": len(sources)}

@@ -30,7 +30,7 @@ class LoadOperator(PipelineStepOperator):
         from lumina_integration.window import Window
 
         spec, lake = self.spec, self.lake()
-        schema = load_mapping(spec.mapping).schema()
+        schema = load_mapping(spec.mapping).entity_schema()
         plan = self.upstream(context, "plan")
         raw = read_manifest(lake, self.upstream(context, "extract")["manifest"])
         validated = self.upstream(context, "validate")
@@ -49,7 +49,10 @@ class LoadOperator(PipelineStepOperator):
             deletes=spec.load.deletes,
             sources=[SourceVersion(**s) for s in raw.extra.get("sources", [])],
         )
-        quarantine_manifests = [read_manifest(lake, transformed["quarantine"]), read_manifest(lake, validated["quarantine"])]
+        quarantine_manifests = [
+            read_manifest(lake, transformed["quarantine"]),
+            read_manifest(lake, validated["quarantine"]),
+        ]
         target = self.warehouse()
         result = load_run(
             target.engine,
@@ -61,12 +64,21 @@ class LoadOperator(PipelineStepOperator):
         self.log.info(
             "Loaded %s: %d staged, %d inserted, %d updated, %d unchanged, %d deleted, %d quarantined; "
             "watermark %s -> %s",
-            schema.entity, result.rows_staged, result.rows_inserted, result.rows_updated, result.rows_unchanged,
-            result.rows_deleted, result.rows_quarantined, result.watermark_before, result.watermark_after,
+            schema.entity,
+            result.rows_staged,
+            result.rows_inserted,
+            result.rows_updated,
+            result.rows_unchanged,
+            result.rows_deleted,
+            result.rows_quarantined,
+            result.watermark_before,
+            result.watermark_after,
         )
         for outlet in self.outlets:
             context["outlet_events"][outlet].extra = {
-                "run_key": request.run_key, "inserted": result.rows_inserted, "updated": result.rows_updated,
+                "run_key": request.run_key,
+                "inserted": result.rows_inserted,
+                "updated": result.rows_updated,
                 "deleted": result.rows_deleted,
             }
         return result.to_xcom()

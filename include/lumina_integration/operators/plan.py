@@ -87,7 +87,11 @@ class PlanOperator(PipelineStepOperator):
         plan["run_key"] = self.run_key(context)
         self.log.info(
             "Window [%s, %s) (%s); watermark %s; source clock %s; advances watermark: %s",
-            plan["window"]["start"], plan["window"]["end"], plan["reason"], plan["watermark"],
-            plan["source_now"], plan["advance_watermark"],
+            plan["window"]["start"],
+            plan["window"]["end"],
+            plan["reason"],
+            plan["watermark"],
+            plan["source_now"],
+            plan["advance_watermark"],
         )
         return plan

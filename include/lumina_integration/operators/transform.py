@@ -27,9 +27,11 @@ class TransformOperator(PipelineStepOperator):
 
         spec, lake = self.spec, self.lake()
         mapping = load_mapping(spec.mapping)
-        schema = mapping.schema()
+        schema = mapping.entity_schema()
         raw = read_manifest(lake, self.upstream(context, "extract")["manifest"])
-        canonical = PartWriter(lake, spec.staging.bucket, self.prefix("canonical", context), cursor_column=schema.cursor)
+        canonical = PartWriter(
+            lake, spec.staging.bucket, self.prefix("canonical", context), cursor_column=schema.cursor
+        )
         rejected = PartWriter(lake, spec.staging.bucket, self.prefix("quarantine", context) + "transform/")
         for table in iter_tables(lake, raw):
             for batch in table.to_batches(max_chunksize=TRANSFORM_BATCH_ROWS):
@@ -38,6 +40,11 @@ class TransformOperator(PipelineStepOperator):
                 rejected.write(result.rejected)
         canonical.manifest.extra = {"entity": schema.describe()}
         out, bad = canonical.close(), rejected.close()
-        self.log.info("Mapped %d records to %s v%d; %d rejected as unreadable", out.rows, schema.entity,
-                      schema.version, bad.rows)
+        self.log.info(
+            "Mapped %d records to %s v%d; %d rejected as unreadable",
+            out.rows,
+            schema.entity,
+            schema.version,
+            bad.rows,
+        )
         return {"manifest": out.uri, "rows": out.rows, "quarantine": bad.uri, "rejected": bad.rows}

@@ -33,11 +33,15 @@ class ValidateOperator(PipelineStepOperator):
         from lumina_integration.transforms.mapping import load_mapping
 
         spec, lake = self.spec, self.lake()
-        schema = load_mapping(spec.mapping).schema()
+        schema = load_mapping(spec.mapping).entity_schema()
         transformed = self.upstream(context, "transform")
         canonical = read_manifest(lake, transformed["manifest"])
-        valid = PartWriter(lake, spec.staging.bucket, self.prefix("canonical", context) + "validated/",
-                           cursor_column=schema.cursor)
+        valid = PartWriter(
+            lake,
+            spec.staging.bucket,
+            self.prefix("canonical", context) + "validated/",
+            cursor_column=schema.cursor,
+        )
         rejected = PartWriter(lake, spec.staging.bucket, self.prefix("quarantine", context) + "validate/")
         reports, table_failures, warnings = [], [], []
         for table in iter_tables(lake, canonical):
@@ -51,25 +55,44 @@ class ValidateOperator(PipelineStepOperator):
             reports.append(outcome.result)
         good, bad = valid.close(), rejected.close()
         report_key = self.prefix("validation", context) + "report.json"
-        lake.put_object(Bucket=spec.staging.bucket, Key=report_key,
-                        Body=json.dumps({"parts": reports, "table_failures": table_failures,
-                                         "warnings": warnings}, indent=2, default=str).encode())
+        lake.put_object(
+            Bucket=spec.staging.bucket,
+            Key=report_key,
+            Body=json.dumps(
+                {"parts": reports, "table_failures": table_failures, "warnings": warnings},
+                indent=2,
+                default=str,
+            ).encode(),
+        )
         total_rejected = bad.rows + int(transformed["rejected"])
         self.log.info(
             "Validation of %s v%d: %d rows passed, %d failed expectations, %d unreadable; %d table-level "
             "failure(s), %d warning(s); report s3://%s/%s",
-            schema.entity, schema.version, good.rows, bad.rows, transformed["rejected"], len(table_failures),
-            len(warnings), spec.staging.bucket, report_key,
+            schema.entity,
+            schema.version,
+            good.rows,
+            bad.rows,
+            transformed["rejected"],
+            len(table_failures),
+            len(warnings),
+            spec.staging.bucket,
+            report_key,
         )
         for message in table_failures + warnings:
             self.log.warning("%s", message)
         if table_failures:
-            raise AirflowFailException(f"{len(table_failures)} expectation(s) failed for the whole batch: "
-                                       + "; ".join(table_failures[:5]))
+            raise AirflowFailException(
+                f"{len(table_failures)} expectation(s) failed for the whole batch: " + "; ".join(table_failures[:5])
+            )
         if spec.validation.policy == "fail" and total_rejected:
             raise AirflowFailException(
                 f"{total_rejected} record(s) were rejected and the pipeline's validation policy is 'fail'; "
                 f"see s3://{spec.staging.bucket}/{report_key}"
             )
-        return {"manifest": good.uri, "rows": good.rows, "quarantine": bad.uri, "rejected": bad.rows,
-                "report": f"s3://{spec.staging.bucket}/{report_key}"}
+        return {
+            "manifest": good.uri,
+            "rows": good.rows,
+            "quarantine": bad.uri,
+            "rejected": bad.rows,
+            "report": f"s3://{spec.staging.bucket}/{report_key}",
+        }

@@ -185,9 +185,7 @@ def validate_table(
         },
         "expectations": summaries,
     }
-    return ValidationOutcome(
-        good=good, bad=bad, table_failures=table_failures, warnings=warnings, result=result
-    )
+    return ValidationOutcome(good=good, bad=bad, table_failures=table_failures, warnings=warnings, result=result)
 
 
 def _prepared_suite(schema: EntitySchema, specs: list[ExpectationSpec]) -> _PreparedSuite:

@@ -27,8 +27,8 @@ from lumina_integration.paths import EXPECTATIONS_DIR
 from lumina_integration.yaml_models import (
     FieldProblem,
     YamlModelError,
-    _line_of,
     compose_yaml,
+    line_of,
     validate_yaml_data,
 )
 
@@ -121,7 +121,7 @@ def load_extra_expectations(entity: str, root: Path = EXPECTATIONS_DIR) -> list[
     for index, spec in enumerate(model.expectations):
         for loc, message in _gx_problems(spec):
             where = ["expectations", index, *loc]
-            problems.append(FieldProblem(_line_of(node, where), ".".join(map(str, where)), message))
+            problems.append(FieldProblem(line_of(node, where), ".".join(map(str, where)), message))
     if problems:
         raise YamlModelError(path, problems)
     return model.expectations
@@ -206,17 +206,14 @@ def expectation_specs(schema: EntitySchema, extras: list[ExpectationSpec]) -> li
                 )
             )
     specs.append(ExpectationSpec(type="expect_column_to_exist", kwargs={"column": DELETED_COLUMN}))
-    specs.append(
-        ExpectationSpec(type="expect_column_values_to_not_be_null", kwargs={"column": DELETED_COLUMN})
-    )
+    specs.append(ExpectationSpec(type="expect_column_values_to_not_be_null", kwargs={"column": DELETED_COLUMN}))
 
     known = {*schema.column_names, DELETED_COLUMN}
     for extra in extras:
         unknown = [c for c in extra.columns if c not in known]
         if unknown:
             raise ValueError(
-                f"extra expectation {extra.label} of {schema.entity} v{schema.version} "
-                f"names unknown columns {unknown}"
+                f"extra expectation {extra.label} of {schema.entity} v{schema.version} names unknown columns {unknown}"
             )
     return [*specs, *extras]
 

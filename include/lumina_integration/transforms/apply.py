@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lumina_integration.canonical.schema import DELETED_COLUMN, EntitySchema
+from lumina_integration.canonical.schema import EntitySchema
 from lumina_integration.quarantine import QUARANTINE_SCHEMA, quarantine_rows
 from lumina_integration.transforms.casting import cast_text
 from lumina_integration.transforms.mapping import ColumnRule, Mapping

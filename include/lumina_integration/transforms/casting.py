@@ -30,7 +30,7 @@ def _bisect_failures(values: pa.Array, cast: Callable[[pa.Array], pa.Array]) -> 
     if len(values) == 1:
         return [0]
     middle = len(values) // 2
-    failures = []
+    failures: list[int] = []
     for offset, part in ((0, values.slice(0, middle)), (middle, values.slice(middle))):
         try:
             cast(part)

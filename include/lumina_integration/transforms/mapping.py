@@ -78,7 +78,7 @@ class Mapping(BaseModel):
     columns: dict[str, ColumnRule]
     deleted: ColumnRule | None = None
 
-    def schema(self) -> EntitySchema:
+    def entity_schema(self) -> EntitySchema:
         return load_entity(self.entity, self.entity_version)
 
 
@@ -89,7 +89,7 @@ def check_against_schema(mapping: Mapping, schema: EntitySchema) -> list[str]:
     for name in mapping.columns:
         if name not in known:
             problems.append(f"columns.{name}: {schema.entity} v{schema.version} has no such column")
-    for key in schema.primary_key + [schema.cursor]:
+    for key in [*schema.primary_key, schema.cursor]:
         if key not in mapping.columns:
             problems.append(f"columns: key column {key!r} must be mapped")
     return problems
@@ -103,7 +103,7 @@ def load_mapping(name: str, root: Path = MAPPINGS_DIR) -> Mapping:
         raise LookupError(f"no mapping named {name!r} in {root.name}/; known: {known}")
     mapping = load_yaml_model(Mapping, path)
     try:
-        schema = mapping.schema()
+        schema = mapping.entity_schema()
     except LookupError as exc:
         raise YamlModelError(path, [FieldProblem(1, "entity", str(exc))]) from exc
     problems = check_against_schema(mapping, schema)

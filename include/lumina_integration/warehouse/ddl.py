@@ -78,9 +78,7 @@ def ensure_control_tables(conn: Connection, d: Dialect, schema: str) -> None:
 
 
 def entity_table_ddl(d: Dialect, schema: str, entity: EntitySchema) -> str:
-    columns = [
-        f"{d.quote(c.name)} {d.sql_type(c.type)}{'' if c.nullable else ' NOT NULL'}" for c in entity.columns
-    ]
+    columns = [f"{d.quote(c.name)} {d.sql_type(c.type)}{'' if c.nullable else ' NOT NULL'}" for c in entity.columns]
     columns += [
         f"{d.quote(DELETED_COLUMN)} BOOLEAN NOT NULL DEFAULT FALSE",
         f"{d.quote(LOADED_AT_COLUMN)} {d.timestamp_type} NOT NULL",

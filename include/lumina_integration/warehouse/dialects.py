@@ -63,15 +63,15 @@ class PostgresDialect(Dialect):
         column_list = ", ".join(self.quote(c) for c in columns)
         dbapi: Any = connection.connection.dbapi_connection
         rows = 0
-        with dbapi.cursor() as cursor:
-            with cursor.copy(f"COPY {self.quote(stage)} ({column_list}) FROM STDIN (FORMAT csv)") as copy:
-                for table in tables:
-                    # pyarrow writes null as an empty field and "" as a quoted empty string, which is
-                    # exactly how COPY's CSV format tells NULL from an empty string.
-                    buffer = io.BytesIO()
-                    pacsv.write_csv(table.select(columns), buffer, pacsv.WriteOptions(include_header=False))
-                    copy.write(buffer.getvalue())
-                    rows += table.num_rows
+        statement = f"COPY {self.quote(stage)} ({column_list}) FROM STDIN (FORMAT csv)"
+        with dbapi.cursor() as cursor, cursor.copy(statement) as copy:
+            for table in tables:
+                # pyarrow writes null as an empty field and "" as a quoted empty string, which is
+                # exactly how COPY's CSV format tells NULL from an empty string.
+                buffer = io.BytesIO()
+                pacsv.write_csv(table.select(columns), buffer, pacsv.WriteOptions(include_header=False))
+                copy.write(buffer.getvalue())
+                rows += table.num_rows
         return rows
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import pyarrow as pa
@@ -118,7 +118,9 @@ class _Merge:
         listed = ", ".join(self.q(c) for c in insert_cols)
         selected = ", ".join([*(self.q(c) for c in self.columns), "FALSE", ":loaded_at", ":run_key"])
         non_keys = [c for c in [*self.columns, DELETED_COLUMN] if c not in self.keys]
-        assignments = ", ".join(f"{self.q(c)} = EXCLUDED.{self.q(c)}" for c in [*non_keys, LOADED_AT_COLUMN, RUN_KEY_COLUMN])
+        assignments = ", ".join(
+            f"{self.q(c)} = EXCLUDED.{self.q(c)}" for c in [*non_keys, LOADED_AT_COLUMN, RUN_KEY_COLUMN]
+        )
         changed = " OR ".join(f"{self.target}.{self.q(c)} IS DISTINCT FROM EXCLUDED.{self.q(c)}" for c in non_keys)
         keys = ", ".join(self.q(k) for k in self.keys)
         return (
@@ -146,8 +148,7 @@ class _Merge:
 
     def hard_delete(self) -> str:
         return (
-            f"DELETE FROM {self.target} WHERE EXISTS (SELECT 1 FROM {self.q(LATEST)} s "
-            f"WHERE {self._tombstone_match()})"
+            f"DELETE FROM {self.target} WHERE EXISTS (SELECT 1 FROM {self.q(LATEST)} s WHERE {self._tombstone_match()})"
         )
 
 
@@ -195,8 +196,15 @@ def _record_sources(conn: Connection, d: Dialect, schema: str, request: LoadRequ
             "ON CONFLICT (pipeline_id, source_key, source_version) DO NOTHING"
         ),
         [
-            {"p": request.pipeline_id, "k": s.key, "v": s.version, "m": s.modified, "r": s.rows,
-             "run_key": request.run_key, "now": now}
+            {
+                "p": request.pipeline_id,
+                "k": s.key,
+                "v": s.version,
+                "m": s.modified,
+                "r": s.rows,
+                "run_key": request.run_key,
+                "now": now,
+            }
             for s in request.sources
         ],
     )
@@ -210,7 +218,7 @@ def load_run(
     quarantined: Iterable[pa.Table] = (),
 ) -> LoadResult:
     """Load one run's canonical parts and quarantine rows in a single transaction."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with engine.begin() as conn:
         d = dialect_for(conn)
         ensure_control_tables(conn, d, schema)

@@ -6,13 +6,13 @@ commit together or not at all (the dlt model), and no separate store can drift f
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, text
 
-from lumina_integration.window import parse_instant
 from lumina_integration.warehouse.ddl import LEDGER_TABLE, STATE_TABLE, ensure_control_tables
 from lumina_integration.warehouse.dialects import Dialect, dialect_for
+from lumina_integration.window import parse_instant
 
 
 def _as_utc(value: object) -> datetime | None:
@@ -21,7 +21,7 @@ def _as_utc(value: object) -> datetime | None:
     if isinstance(value, str):
         return parse_instant(value)
     assert isinstance(value, datetime)
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def read_watermark(engine: Engine, schema: str, pipeline_id: str) -> datetime | None:
@@ -48,7 +48,7 @@ def lock_watermark(conn: Connection, d: Dialect, schema: str, pipeline_id: str) 
             f"INSERT INTO {table} (pipeline_id, watermark, run_key, updated_at) "
             "VALUES (:p, NULL, NULL, :now) ON CONFLICT (pipeline_id) DO NOTHING"
         ),
-        {"p": pipeline_id, "now": datetime.now(timezone.utc)},
+        {"p": pipeline_id, "now": datetime.now(UTC)},
     )
     lock = " FOR UPDATE" if d.supports_row_locks else ""
     value = conn.execute(
@@ -67,7 +67,7 @@ def advance_watermark(
             f"UPDATE {table} SET watermark = :new, run_key = :run_key, updated_at = :now "
             "WHERE pipeline_id = :p AND (watermark IS NULL OR watermark < :new)"
         ),
-        {"p": pipeline_id, "new": new, "run_key": run_key, "now": datetime.now(timezone.utc)},
+        {"p": pipeline_id, "new": new, "run_key": run_key, "now": datetime.now(UTC)},
     )
     value = conn.execute(text(f"SELECT watermark FROM {table} WHERE pipeline_id = :p"), {"p": pipeline_id}).scalar_one()
     result = _as_utc(value)
@@ -75,7 +75,9 @@ def advance_watermark(
     return result
 
 
-def loaded_versions(engine: Engine, schema: str, pipeline_id: str, since: datetime | None) -> frozenset[tuple[str, str]]:
+def loaded_versions(
+    engine: Engine, schema: str, pipeline_id: str, since: datetime | None
+) -> frozenset[tuple[str, str]]:
     """(key, version) of the source resources committed since ``since`` (None: all)."""
     with engine.begin() as conn:
         d = dialect_for(conn)

@@ -13,7 +13,10 @@ from lumina_integration.warehouse.dialects import dialect_for
 
 def warehouse_summary(conn_id: str) -> str:
     target = warehouse_target(conn_id)
-    lines = [f"Warehouse {target.engine.url.render_as_string(hide_password=True)} (schema {target.schema})", ""]
+    lines = [
+        f"Warehouse {target.engine.url.render_as_string(hide_password=True)} (schema {target.schema})",
+        "",
+    ]
     with target.engine.connect() as conn:
         d = dialect_for(conn)
         lines.append(f"{'canonical table':<22}{'rows':>10}{'live':>10}{'deleted':>10}")
@@ -32,7 +35,7 @@ def warehouse_summary(conn_id: str) -> str:
         if not existing_columns(conn, target.schema, STATE_TABLE):
             return "\n".join([*lines, "", "No pipeline has loaded yet."])
         lines += ["", f"{'pipeline':<30}{'watermark':<28}{'quarantined':>12}"]
-        quarantined = dict(
+        quarantined: dict[str, int] = dict(
             conn.execute(
                 text(f"SELECT pipeline_id, COUNT(*) FROM {d.table(target.schema, QUARANTINE_TABLE)} GROUP BY 1")
             ).all()
@@ -42,8 +45,11 @@ def warehouse_summary(conn_id: str) -> str:
         ):
             shown = watermark.isoformat(timespec="seconds") if watermark else "-"
             lines.append(f"{pipeline_id:<30}{shown:<28}{quarantined.get(pipeline_id, 0):>12}")
-        lines += ["", "last runs (newest first):",
-                  f"{'pipeline':<30}{'run type':<10}{'staged':>8}{'new':>7}{'upd':>7}{'same':>7}{'del':>6}{'quar':>6}"]
+        lines += [
+            "",
+            "last runs (newest first):",
+            f"{'pipeline':<30}{'run type':<10}{'staged':>8}{'new':>7}{'upd':>7}{'same':>7}{'del':>6}{'quar':>6}",
+        ]
         for row in conn.execute(
             text(
                 "SELECT pipeline_id, run_type, rows_staged, rows_inserted, rows_updated, rows_unchanged, "
@@ -51,5 +57,8 @@ def warehouse_summary(conn_id: str) -> str:
                 "ORDER BY finished_at DESC LIMIT 12"
             )
         ):
-            lines.append(f"{row[0]:<30}{row[1]:<10}" + "".join(f"{v:>{w}}" for v, w in zip(row[2:], (8, 7, 7, 7, 6, 6))))
+            lines.append(
+                f"{row[0]:<30}{row[1]:<10}"
+                + "".join(f"{v:>{w}}" for v, w in zip(row[2:], (8, 7, 7, 7, 6, 6), strict=True))
+            )
     return "\n".join(lines)

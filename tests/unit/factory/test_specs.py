@@ -6,7 +6,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-
 from lumina_integration.cli import lint, spec_json_schema
 from lumina_integration.factory.dag_builder import check_pipeline
 from lumina_integration.factory.spec import PipelineSpec, parse_duration
@@ -63,11 +62,21 @@ def test_folder_defaults_layer_and_tags_accumulate(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        pytest.param(("  lookback: 15m\n", "  lookback: 15m\n  lookbak: 1h\n"), ":13: window.lookbak: unknown key", id="typo"),
-        pytest.param(("  lookback: 15m\n", "  lookback: soon\n"), ":12: window.lookback: Value error, expected a duration",
-                     id="bad-duration"),
-        pytest.param(('"0 * * * *"', '"every hour"'), ":3: schedule: Value error, expected a cron expression",
-                     id="bad-cron"),
+        pytest.param(
+            ("  lookback: 15m\n", "  lookback: 15m\n  lookbak: 1h\n"),
+            ":13: window.lookbak: unknown key",
+            id="typo",
+        ),
+        pytest.param(
+            ("  lookback: 15m\n", "  lookback: soon\n"),
+            ":12: window.lookback: Value error, expected a duration",
+            id="bad-duration",
+        ),
+        pytest.param(
+            ('"0 * * * *"', '"every hour"'),
+            ":3: schedule: Value error, expected a cron expression",
+            id="bad-cron",
+        ),
         pytest.param(("  conn_id: landing\n", ""), ":5: source.conn_id: Field required", id="missing-field"),
         pytest.param(("mapping: crm", "mapping: [crm"), ":11: invalid YAML", id="broken-yaml"),
         pytest.param(("start_date: 2026-01-01", "start_date: someday"), ":4: start_date:", id="bad-date"),
@@ -84,12 +93,21 @@ def test_bad_spec_errors_name_file_line_and_field(tmp_path: Path, change: tuple[
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        pytest.param(('{pattern: "*.csv"}', "{patern: x}"), "acc.dag.yaml:9: source.options.patern: unknown key",
-                     id="adapter-option-typo"),
-        pytest.param(("type: file_drop", "type: ftp"), "acc.dag.yaml:6: source.type: unknown source type 'ftp'",
-                     id="unknown-adapter"),
-        pytest.param(("mapping: crm_accounts_customer", "mapping: nope"), "acc.dag.yaml:10: mapping: no mapping named",
-                     id="unknown-mapping"),
+        pytest.param(
+            ('{pattern: "*.csv"}', "{patern: x}"),
+            "acc.dag.yaml:9: source.options.patern: unknown key",
+            id="adapter-option-typo",
+        ),
+        pytest.param(
+            ("type: file_drop", "type: ftp"),
+            "acc.dag.yaml:6: source.type: unknown source type 'ftp'",
+            id="unknown-adapter",
+        ),
+        pytest.param(
+            ("mapping: crm_accounts_customer", "mapping: nope"),
+            "acc.dag.yaml:10: mapping: no mapping named",
+            id="unknown-mapping",
+        ),
     ],
 )
 def test_cross_file_checks_name_the_spec_line(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
@@ -112,8 +130,13 @@ def test_duplicate_dag_ids_are_reported(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [pytest.param("30s", 30, id="s"), pytest.param("10m", 600, id="m"), pytest.param("2h", 7200, id="h"),
-     pytest.param("1d", 86400, id="d"), pytest.param(45, 45, id="int")],
+    [
+        pytest.param("30s", 30, id="s"),
+        pytest.param("10m", 600, id="m"),
+        pytest.param("2h", 7200, id="h"),
+        pytest.param("1d", 86400, id="d"),
+        pytest.param(45, 45, id="int"),
+    ],
 )
 def test_parse_duration(text: str | int, seconds: int) -> None:
     assert parse_duration(text).total_seconds() == seconds

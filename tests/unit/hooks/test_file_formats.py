@@ -73,9 +73,7 @@ def test_batches_are_string_fields_then_metadata_columns(data: bytes, options: d
 
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl", "json", "xml"])
-@pytest.mark.parametrize(
-    "data", [pytest.param(b"", id="empty"), pytest.param(gzip.compress(b""), id="empty-gzip")]
-)
+@pytest.mark.parametrize("data", [pytest.param(b"", id="empty"), pytest.param(gzip.compress(b""), id="empty-gzip")])
 def test_empty_file_yields_no_batches(fmt: str, data: bytes) -> None:
     assert read(data, format=fmt) == []
 
@@ -85,9 +83,7 @@ def test_empty_file_yields_no_batches(fmt: str, data: bytes) -> None:
     [
         pytest.param(b"a,b\n1,2\n3,4\n5,6\n7,8\n9,10\n", {"format": "csv"}, id="csv"),
         pytest.param(b"".join(b'{"a": %d}\n' % i for i in range(5)), {"format": "jsonl"}, id="jsonl"),
-        pytest.param(
-            b"[" + b",".join(b'{"a": %d}' % i for i in range(5)) + b"]", {"format": "json"}, id="json"
-        ),
+        pytest.param(b"[" + b",".join(b'{"a": %d}' % i for i in range(5)) + b"]", {"format": "json"}, id="json"),
         pytest.param(b"<r>" + b"<x><a>1</a></x>" * 5 + b"</r>", {"format": "xml"}, id="xml"),
     ],
 )
@@ -379,9 +375,7 @@ def test_csv_streams_large_file_in_bounded_batches() -> None:
     def generate() -> Iterator[bytes]:
         yield b"id,name,amount,note\n"
         for start in range(0, total_rows, 10_000):
-            yield "".join(
-                f'{i},name {i},{i * 1.25:.2f},"note, {i}"\n' for i in range(start, start + 10_000)
-            ).encode()
+            yield "".join(f'{i},name {i},{i * 1.25:.2f},"note, {i}"\n' for i in range(start, start + 10_000)).encode()
 
     class Generated(io.RawIOBase):
         """A stream produced on the fly, never held in memory as a whole."""
@@ -428,9 +422,7 @@ def test_csv_streams_large_file_in_bounded_batches() -> None:
             {"i": "10", "f": "1.50", "neg": "-0", "exp": "1e5", "big": "123456789012345678901234567890"},
             id="numbers-keep-source-text",
         ),
-        pytest.param(
-            b'{"t": true, "f": false, "n": null}', {"t": "true", "f": "false", "n": None}, id="literals"
-        ),
+        pytest.param(b'{"t": true, "f": false, "n": null}', {"t": "true", "f": "false", "n": None}, id="literals"),
         pytest.param(
             b'{"o": {"x": 1.50, "y": [true, null, "s", {"z": 2}]}, "l": []}',
             {"o": '{"x":1.50,"y":[true,null,"s",{"z":2}]}', "l": "[]"},
@@ -492,9 +484,7 @@ def test_jsonl_encodings(data: bytes, options: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     ("data", "record_path"),
     [
-        pytest.param(
-            b' [{"id": 1, "amount": 1.50}, {"id": 2, "tags": ["x", 2.0]}] ', None, id="top-level-array"
-        ),
+        pytest.param(b' [{"id": 1, "amount": 1.50}, {"id": 2, "tags": ["x", 2.0]}] ', None, id="top-level-array"),
         pytest.param(
             b'{"meta": {"n": 2}, "data": {"items": [{"id": 1, "amount": 1.50}, '
             b'{"id": 2, "tags": ["x", 2.0]}], "after": true}}',
@@ -626,8 +616,7 @@ def test_json_batches_differ_in_columns_but_keep_first_seen_order() -> None:
             id="empty-elements",
         ),
         pytest.param(
-            b'<r xmlns="urn:a" xmlns:x="urn:x">'
-            b'<x:Acct x:id="1"><x:Name>A</x:Name><Note>n</Note></x:Acct></r>',
+            b'<r xmlns="urn:a" xmlns:x="urn:x"><x:Acct x:id="1"><x:Name>A</x:Name><Note>n</Note></x:Acct></r>',
             {},
             [{"@id": "1", "Name": "A", "Note": "n"}],
             id="namespaces-dropped",
@@ -682,8 +671,7 @@ def test_xml_fields(document: bytes, options: dict[str, Any], expected: list[dic
         pytest.param(
             b"<r>\n<a><n>1</n></a>\n<a><n>2</n></a>\n<a><n>3</a>\n</r>",
             2,
-            "line 4, column 10: XML is not well-formed (mismatched tag); "
-            "the rest of the file could not be read",
+            "line 4, column 10: XML is not well-formed (mismatched tag); the rest of the file could not be read",
             id="mismatched-tag",
         ),
         pytest.param(
@@ -692,14 +680,10 @@ def test_xml_fields(document: bytes, options: dict[str, Any], expected: list[dic
             "line 1, column 26: XML is not well-formed (no element found)",
             id="truncated",
         ),
-        pytest.param(
-            b"  \n", 0, "line 2, column 1: XML is not well-formed (no element found)", id="whitespace"
-        ),
+        pytest.param(b"  \n", 0, "line 2, column 1: XML is not well-formed (no element found)", id="whitespace"),
     ],
 )
-def test_xml_not_well_formed_gives_partial_records_then_one_error_row(
-    document: bytes, good: int, reason: str
-) -> None:
+def test_xml_not_well_formed_gives_partial_records_then_one_error_row(document: bytes, good: int, reason: str) -> None:
     result = rows(document, format="xml")
 
     assert len(result) == good + 1

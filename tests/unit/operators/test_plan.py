@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-
 from lumina_integration.factory.spec import PipelineSpec
 
-UTC = timezone.utc
+UTC = UTC
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 SPEC = PipelineSpec.model_validate(
     {
-        "dag_id": "p", "owner": "o", "schedule": "@hourly", "start_date": "2026-01-01", "mapping": "m",
+        "dag_id": "p",
+        "owner": "o",
+        "schedule": "@hourly",
+        "start_date": "2026-01-01",
+        "mapping": "m",
         "source": {"type": "file_drop", "conn_id": "c", "object": "s3://b/x/"},
         "window": {"lookback": "10m", "safety_lag": "1m", "initial_start": "2026-01-01T00:00:00Z"},
     }
@@ -23,8 +26,13 @@ SPEC = PipelineSpec.model_validate(
 def plan(**kwargs: Any) -> dict[str, Any]:
     from lumina_integration.operators.plan import plan_window
 
-    args: dict[str, Any] = {"run_type": "scheduled", "source_now": NOW, "watermark": None, "interval": None,
-                            "requested": None}
+    args: dict[str, Any] = {
+        "run_type": "scheduled",
+        "source_now": NOW,
+        "watermark": None,
+        "interval": None,
+        "requested": None,
+    }
     args.update(kwargs)
     return plan_window(SPEC, **args)
 
@@ -37,22 +45,66 @@ def iso(value: datetime) -> str:
     ("kwargs", "start", "end", "advance"),
     [
         pytest.param({}, datetime(2026, 1, 1, tzinfo=UTC), NOW - timedelta(minutes=1), True, id="first-load"),
-        pytest.param({"watermark": NOW - timedelta(hours=1), "interval": (NOW - timedelta(hours=1), NOW)},
-                     NOW - timedelta(minutes=70), NOW - timedelta(minutes=1), True, id="scheduled-capped-by-source-clock"),
-        pytest.param({"watermark": NOW - timedelta(hours=3), "interval": (NOW - timedelta(hours=3), NOW - timedelta(hours=2))},
-                     NOW - timedelta(hours=3, minutes=10), NOW - timedelta(hours=2), True, id="scheduled-interval-end"),
-        pytest.param({"run_type": "manual", "watermark": NOW - timedelta(hours=3)},
-                     NOW - timedelta(hours=3, minutes=10), NOW - timedelta(minutes=1), True, id="manual-catches-up"),
-        pytest.param({"run_type": "backfill", "watermark": NOW, "interval": (datetime(2026, 3, 1, tzinfo=UTC),
-                                                                              datetime(2026, 3, 2, tzinfo=UTC))},
-                     datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 2, tzinfo=UTC), False, id="backfill-interval"),
-        pytest.param({"run_type": "manual", "watermark": NOW,
-                      "requested": (datetime(2026, 5, 1, tzinfo=UTC), datetime(2026, 5, 3, tzinfo=UTC))},
-                     datetime(2026, 5, 1, tzinfo=UTC), datetime(2026, 5, 3, tzinfo=UTC), False, id="requested-window"),
-        pytest.param({"run_type": "manual", "requested": (datetime(2026, 5, 1, tzinfo=UTC), None)},
-                     datetime(2026, 5, 1, tzinfo=UTC), NOW - timedelta(minutes=1), False, id="requested-open-end"),
-        pytest.param({"watermark": NOW + timedelta(hours=1)}, NOW - timedelta(minutes=1), NOW - timedelta(minutes=1), True,
-                     id="watermark-ahead-gives-empty-window"),
+        pytest.param(
+            {"watermark": NOW - timedelta(hours=1), "interval": (NOW - timedelta(hours=1), NOW)},
+            NOW - timedelta(minutes=70),
+            NOW - timedelta(minutes=1),
+            True,
+            id="scheduled-capped-by-source-clock",
+        ),
+        pytest.param(
+            {
+                "watermark": NOW - timedelta(hours=3),
+                "interval": (NOW - timedelta(hours=3), NOW - timedelta(hours=2)),
+            },
+            NOW - timedelta(hours=3, minutes=10),
+            NOW - timedelta(hours=2),
+            True,
+            id="scheduled-interval-end",
+        ),
+        pytest.param(
+            {"run_type": "manual", "watermark": NOW - timedelta(hours=3)},
+            NOW - timedelta(hours=3, minutes=10),
+            NOW - timedelta(minutes=1),
+            True,
+            id="manual-catches-up",
+        ),
+        pytest.param(
+            {
+                "run_type": "backfill",
+                "watermark": NOW,
+                "interval": (datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 2, tzinfo=UTC)),
+            },
+            datetime(2026, 3, 1, tzinfo=UTC),
+            datetime(2026, 3, 2, tzinfo=UTC),
+            False,
+            id="backfill-interval",
+        ),
+        pytest.param(
+            {
+                "run_type": "manual",
+                "watermark": NOW,
+                "requested": (datetime(2026, 5, 1, tzinfo=UTC), datetime(2026, 5, 3, tzinfo=UTC)),
+            },
+            datetime(2026, 5, 1, tzinfo=UTC),
+            datetime(2026, 5, 3, tzinfo=UTC),
+            False,
+            id="requested-window",
+        ),
+        pytest.param(
+            {"run_type": "manual", "requested": (datetime(2026, 5, 1, tzinfo=UTC), None)},
+            datetime(2026, 5, 1, tzinfo=UTC),
+            NOW - timedelta(minutes=1),
+            False,
+            id="requested-open-end",
+        ),
+        pytest.param(
+            {"watermark": NOW + timedelta(hours=1)},
+            NOW - timedelta(minutes=1),
+            NOW - timedelta(minutes=1),
+            True,
+            id="watermark-ahead-gives-empty-window",
+        ),
     ],
 )
 def test_plan_window(kwargs: dict[str, Any], start: datetime, end: datetime, advance: bool) -> None:

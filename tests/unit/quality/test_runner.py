@@ -259,19 +259,11 @@ def test_missing_delete_flag_is_reported_once() -> None:
             [],
             id="critical",
         ),
-        pytest.param(
-            "warning", [], ["expect_table_row_count_to_be_between: failed (observed value 2)"], id="warning"
-        ),
+        pytest.param("warning", [], ["expect_table_row_count_to_be_between: failed (observed value 2)"], id="warning"),
     ],
 )
-def test_table_level_expectation_by_severity(
-    severity: str, table_failures: list[str], warnings: list[str]
-) -> None:
-    specs = [
-        ExpectationSpec(
-            type="expect_table_row_count_to_be_between", kwargs={"min_value": 3}, severity=severity
-        )
-    ]
+def test_table_level_expectation_by_severity(severity: str, table_failures: list[str], warnings: list[str]) -> None:
+    specs = [ExpectationSpec(type="expect_table_row_count_to_be_between", kwargs={"min_value": 3}, severity=severity)]
     table = _table([_row("1"), _row("2")])
 
     outcome = validate_table(CUSTOMER, table, specs)
@@ -357,9 +349,7 @@ def test_result_is_json_safe_and_holds_no_row_values() -> None:
     assert (outcome.result["rows"], outcome.result["good_rows"], outcome.result["bad_rows"]) == (3, 1, 2)
     assert outcome.result["statistics"] == {"evaluated": 27, "successful": 25, "unsuccessful": 2}
     assert len(outcome.result["expectations"]) == 27
-    in_set = next(
-        e for e in outcome.result["expectations"] if e["type"] == "expect_column_values_to_be_in_set"
-    )
+    in_set = next(e for e in outcome.result["expectations"] if e["type"] == "expect_column_values_to_be_in_set")
     assert in_set == {
         "type": "expect_column_values_to_be_in_set",
         "kwargs": {"column": "status", "value_set": ["prospect", "active", "inactive"]},

@@ -277,9 +277,7 @@ def test_unknown_expectation_type_names_file_line_and_type(tmp_path: Path) -> No
         ),
     ],
 )
-def test_malformed_extras_name_file_and_line(
-    tmp_path: Path, text: str, line: int, field: str, message: str
-) -> None:
+def test_malformed_extras_name_file_and_line(tmp_path: Path, text: str, line: int, field: str, message: str) -> None:
     path = _write(tmp_path, text)
 
     with pytest.raises(YamlModelError) as info:
@@ -293,13 +291,9 @@ def test_malformed_extras_name_file_and_line(
 
 
 def test_extra_naming_an_unknown_column_is_rejected() -> None:
-    extra = ExpectationSpec(
-        type="expect_column_values_to_match_regex", kwargs={"column": "e_mail", "regex": "@"}
-    )
+    extra = ExpectationSpec(type="expect_column_values_to_match_regex", kwargs={"column": "e_mail", "regex": "@"})
 
-    with pytest.raises(
-        ValueError, match=r"expect_column_values_to_match_regex\(e_mail\).*customer v1.*e_mail"
-    ):
+    with pytest.raises(ValueError, match=r"expect_column_values_to_match_regex\(e_mail\).*customer v1.*e_mail"):
         expectation_specs(load_entity("customer"), [extra])
 
 
@@ -357,9 +351,7 @@ def test_importing_and_generating_specs_does_not_import_great_expectations() -> 
         """
     )
 
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=60
-    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=60)
 
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
 import pytest
-
 from lumina_integration.staging.layout import run_key, run_prefix
 from lumina_integration.staging.parts import PartWriter, iter_tables, read_manifest
 
 
 def batch(start: int, n: int) -> pa.Table:
-    base = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    return pa.table({"id": list(range(start, start + n)),
-                     "ts": pa.array([base + timedelta(minutes=i) for i in range(start, start + n)],
-                                    pa.timestamp("us", tz="UTC"))})
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    return pa.table(
+        {
+            "id": list(range(start, start + n)),
+            "ts": pa.array(
+                [base + timedelta(minutes=i) for i in range(start, start + n)], pa.timestamp("us", tz="UTC")
+            ),
+        }
+    )
 
 
 def keys(s3: Any, bucket: str, prefix: str) -> list[str]:

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
-
 from lumina_integration.transforms.apply import apply_mapping
 from lumina_integration.transforms.mapping import ColumnRule, Mapping, load_mapping
 from lumina_integration.yaml_models import YamlModelError
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def accounts(**overrides: list[object]) -> pa.Table:
@@ -35,9 +34,9 @@ def accounts(**overrides: list[object]) -> pa.Table:
 
 def test_crm_mapping_renames_casts_and_derives() -> None:
     mapping = load_mapping("crm_accounts_customer")
-    result = apply_mapping(mapping, mapping.schema(), accounts())
+    result = apply_mapping(mapping, mapping.entity_schema(), accounts())
     assert result.rejected.num_rows == 0
-    assert result.canonical.schema == mapping.schema().arrow_schema()
+    assert result.canonical.schema == mapping.entity_schema().arrow_schema()
     first, second = result.canonical.to_pylist()
     assert first["source_system"] == "crm_export" and first["source_id"] == "A1"
     assert first["name"] == "Acme" and first["email"] == "x@y.com" and first["status"] == "active"
@@ -53,7 +52,7 @@ def test_unreadable_values_are_rejected_with_every_reason() -> None:
     table = accounts(Employees=["ten", "20"], CreatedDate=["2024-13-01", None]).append_column(
         "_lumina_record_no", pa.array([7, 8], pa.int64())
     )
-    result = apply_mapping(mapping, mapping.schema(), table)
+    result = apply_mapping(mapping, mapping.entity_schema(), table)
     assert result.canonical.column("source_id").to_pylist() == ["A2"]
     [rejected] = result.rejected.to_pylist()
     assert rejected["stage"] == "transform" and rejected["_lumina_record_no"] == 7
@@ -66,9 +65,11 @@ def test_unreadable_values_are_rejected_with_every_reason() -> None:
 def test_reader_errors_become_rejects() -> None:
     mapping = load_mapping("crm_accounts_customer")
     table = accounts().append_column("_lumina_error", pa.array([None, "line 3: expected 12 fields, found 2"]))
-    result = apply_mapping(mapping, mapping.schema(), table)
+    result = apply_mapping(mapping, mapping.entity_schema(), table)
     assert result.canonical.num_rows == 1
-    assert result.rejected.column("reason").to_pylist() == ["malformed source record: line 3: expected 12 fields, found 2"]
+    assert result.rejected.column("reason").to_pylist() == [
+        "malformed source record: line 3: expected 12 fields, found 2"
+    ]
 
 
 def test_value_lookup_coalesce_concat_and_missing_fields() -> None:
@@ -84,9 +85,17 @@ def test_value_lookup_coalesce_concat_and_missing_fields() -> None:
             "source_updated_at": ColumnRule(coalesce=["updated", "opened"]),
         },
     )
-    table = pa.table({"queue": ["Q", "Q"], "number": ["1", "2"], "title": ["a", "b"], "state": ["solved", "open"],
-                      "opened": ["2024-01-01T00:00:00Z"] * 2, "updated": [None, "2024-03-01T00:00:00Z"]})
-    rows = apply_mapping(mapping, mapping.schema(), table).canonical.to_pylist()
+    table = pa.table(
+        {
+            "queue": ["Q", "Q"],
+            "number": ["1", "2"],
+            "title": ["a", "b"],
+            "state": ["solved", "open"],
+            "opened": ["2024-01-01T00:00:00Z"] * 2,
+            "updated": [None, "2024-03-01T00:00:00Z"],
+        }
+    )
+    rows = apply_mapping(mapping, mapping.entity_schema(), table).canonical.to_pylist()
     assert [r["source_id"] for r in rows] == ["Q-1", "Q-2"]
     assert [r["status"] for r in rows] == ["closed", "open"]
     assert [r["source_updated_at"].month for r in rows] == [1, 3]

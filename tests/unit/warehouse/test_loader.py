@@ -2,43 +2,67 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
 import pytest
-from sqlalchemy import text
-
 from lumina_integration.canonical.registry import load_entity
 from lumina_integration.hooks.base import SourceVersion
 from lumina_integration.quarantine import quarantine_rows
 from lumina_integration.warehouse import loader
 from lumina_integration.warehouse.loader import LoadRequest, load_run
 from lumina_integration.warehouse.state import loaded_versions, read_watermark
+from sqlalchemy import text
 
-UTC = timezone.utc
+UTC = UTC
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 CUSTOMER = load_entity("customer")
 
 
 def rows(ids: list[str], ts: datetime, *, name: str = "n", deleted: bool = False) -> pa.Table:
     return pa.Table.from_pylist(
-        [{"source_system": "crm", "source_id": i, "name": f"{name}-{i}", "status": "active", "source_updated_at": ts,
-          "_is_deleted": deleted} for i in ids],
+        [
+            {
+                "source_system": "crm",
+                "source_id": i,
+                "name": f"{name}-{i}",
+                "status": "active",
+                "source_updated_at": ts,
+                "_is_deleted": deleted,
+            }
+            for i in ids
+        ],
         schema=CUSTOMER.arrow_schema(),
     )
 
 
 def request(run_key: str, *, advance: bool = True, end: datetime = T0 + timedelta(days=10), **kw: Any) -> LoadRequest:
-    return LoadRequest(pipeline_id="p", run_key=run_key, run_id=run_key, run_type="scheduled", entity=CUSTOMER,
-                       window_start=None, window_end=end, advance_watermark=advance, **kw)
+    return LoadRequest(
+        pipeline_id="p",
+        run_key=run_key,
+        run_id=run_key,
+        run_type="scheduled",
+        entity=CUSTOMER,
+        window_start=None,
+        window_end=end,
+        advance_watermark=advance,
+        **kw,
+    )
 
 
 def table_state(warehouse: tuple[Any, str]) -> list[tuple[Any, ...]]:
     engine, schema = warehouse
     with engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(text(
-            f'SELECT source_id, name, _is_deleted, source_updated_at FROM "{schema}".customer ORDER BY source_id'))]
+        return [
+            tuple(r)
+            for r in conn.execute(
+                text(
+                    "SELECT source_id, name, _is_deleted, source_updated_at "
+                    f'FROM "{schema}".customer ORDER BY source_id'
+                )
+            )
+        ]
 
 
 def test_insert_then_replay_changes_nothing(warehouse: tuple[Any, str]) -> None:
@@ -54,11 +78,16 @@ def test_insert_then_replay_changes_nothing(warehouse: tuple[Any, str]) -> None:
 def test_older_never_overwrites_newer_and_ties_take_the_latest_arrival(warehouse: tuple[Any, str]) -> None:
     engine, schema = warehouse
     load_run(engine, schema, request("r1"), [rows(["a", "b"], T0, name="v1")])
-    result = load_run(engine, schema, request("r2"), [
-        rows(["a"], T0 - timedelta(days=1), name="older"),
-        rows(["b"], T0 + timedelta(hours=1), name="first-of-tie"),
-        rows(["b"], T0 + timedelta(hours=1), name="second-of-tie"),
-    ])
+    result = load_run(
+        engine,
+        schema,
+        request("r2"),
+        [
+            rows(["a"], T0 - timedelta(days=1), name="older"),
+            rows(["b"], T0 + timedelta(hours=1), name="first-of-tie"),
+            rows(["b"], T0 + timedelta(hours=1), name="second-of-tie"),
+        ],
+    )
     assert (result.rows_updated, result.rows_unchanged) == (1, 1)
     assert [(r[0], r[1]) for r in table_state(warehouse)] == [("a", "v1-a"), ("b", "second-of-tie-b")]
 
@@ -67,11 +96,16 @@ def test_older_never_overwrites_newer_and_ties_take_the_latest_arrival(warehouse
 def test_tombstones(warehouse: tuple[Any, str], policy: str) -> None:
     engine, schema = warehouse
     load_run(engine, schema, request("r1"), [rows(["a", "b", "c"], T0)])
-    result = load_run(engine, schema, request("r2", deletes=policy), [
-        rows(["a"], T0 + timedelta(hours=1), deleted=True),
-        rows(["b"], T0 - timedelta(hours=1), deleted=True),  # older than the warehouse copy: ignored
-        rows(["zz"], T0, deleted=True),  # never loaded: nothing to delete
-    ])
+    result = load_run(
+        engine,
+        schema,
+        request("r2", deletes=policy),
+        [
+            rows(["a"], T0 + timedelta(hours=1), deleted=True),
+            rows(["b"], T0 - timedelta(hours=1), deleted=True),  # older than the warehouse copy: ignored
+            rows(["zz"], T0, deleted=True),  # never loaded: nothing to delete
+        ],
+    )
     assert result.rows_deleted == 1
     state = {r[0]: r[2] for r in table_state(warehouse)}
     assert state == ({"a": True, "b": False, "c": False} if policy == "soft" else {"b": False, "c": False})
@@ -100,7 +134,9 @@ def test_quarantine_and_ledger_are_idempotent_per_run(warehouse: tuple[Any, str]
     assert result.rows_quarantined == 1
     with engine.connect() as conn:
         assert conn.execute(text(f'SELECT COUNT(*), MIN(reason) FROM "{schema}".lumina_quarantine')).one() == (
-            1, "status: not allowed")
+            1,
+            "status: not allowed",
+        )
     assert loaded_versions(engine, schema, "p", None) == {("drop/a.csv", "etag1")}
 
 
@@ -115,8 +151,12 @@ def test_failure_before_commit_leaves_no_trace(warehouse: tuple[Any, str], monke
     monkeypatch.setattr(loader, "write_audit", crash)
     source = SourceVersion(key="k", version="v", modified=T0, rows=1)
     with pytest.raises(RuntimeError):
-        load_run(engine, schema, request("r2", end=T0 + timedelta(days=5), sources=[source]),
-                 [rows(["a", "b"], T0 + timedelta(hours=1), name="new")])
+        load_run(
+            engine,
+            schema,
+            request("r2", end=T0 + timedelta(days=5), sources=[source]),
+            [rows(["a", "b"], T0 + timedelta(hours=1), name="new")],
+        )
     assert table_state(warehouse) == before
     assert read_watermark(engine, schema, "p") == T0 + timedelta(days=1)
     assert loaded_versions(engine, schema, "p", None) == frozenset()
@@ -128,10 +168,13 @@ def test_new_schema_column_is_added(warehouse: tuple[Any, str]) -> None:
     engine, schema = warehouse
     with engine.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-        conn.execute(text(
-            f'CREATE TABLE "{schema}".customer (source_system TEXT NOT NULL, source_id TEXT NOT NULL, name TEXT, '
-            "status TEXT, source_updated_at TIMESTAMP WITH TIME ZONE, _is_deleted BOOLEAN NOT NULL DEFAULT FALSE, "
-            "_loaded_at TIMESTAMP WITH TIME ZONE, _run_key TEXT, PRIMARY KEY (source_system, source_id))"))
+        conn.execute(
+            text(
+                f'CREATE TABLE "{schema}".customer (source_system TEXT NOT NULL, source_id TEXT NOT NULL, name TEXT, '
+                "status TEXT, source_updated_at TIMESTAMP WITH TIME ZONE, _is_deleted BOOLEAN NOT NULL DEFAULT FALSE, "
+                "_loaded_at TIMESTAMP WITH TIME ZONE, _run_key TEXT, PRIMARY KEY (source_system, source_id))"
+            )
+        )
     result = load_run(engine, schema, request("r1"), [rows(["a"], T0)])
     assert "email" in result.columns_added and "annual_revenue" in result.columns_added
     assert table_state(warehouse)[0][0] == "a"

@@ -64,9 +64,7 @@ def format_for_key(key: str) -> str | None:
     return _FORMAT_BY_SUFFIX.get(suffix)
 
 
-def read_records(
-    stream: BinaryIO, options: FileFormatOptions, *, batch_rows: int = 50_000
-) -> Iterator[pa.RecordBatch]:
+def read_records(stream: BinaryIO, options: FileFormatOptions, *, batch_rows: int = 50_000) -> Iterator[pa.RecordBatch]:
     """Stream one export file as batches of raw string columns plus the metadata columns.
 
     Each batch has the file's fields as ``pa.string()`` columns in first-seen order (JSON and XML

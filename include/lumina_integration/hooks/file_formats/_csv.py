@@ -55,9 +55,7 @@ class _BadRowCollector:
             return "error"
         text = row.text
         # use_threads=False keeps row.number known.
-        bad = _BadRow(
-            int(row.number), row.expected_columns, row.actual_columns, truncate_raw(text), text.count("\n")
-        )
+        bad = _BadRow(int(row.number), row.expected_columns, row.actual_columns, truncate_raw(text), text.count("\n"))
         self.pending.append(bad)
         return "skip"
 
@@ -71,9 +69,7 @@ class _BadRowCollector:
         return MalformedFileError(f"CSV could not be parsed after {rows_read} good rows: {error}")
 
 
-def read_csv(
-    source: io.BufferedReader[Any], options: FileFormatOptions, batch_rows: int
-) -> Iterator[pa.RecordBatch]:
+def read_csv(source: io.BufferedReader[Any], options: FileFormatOptions, batch_rows: int) -> Iterator[pa.RecordBatch]:
     """Stream a CSV file with a header row as raw-zone batches."""
     text = io.BufferedReader(Utf8Transcoder(source, options.encoding), CHUNK_BYTES)
     header = _read_header(text, options)

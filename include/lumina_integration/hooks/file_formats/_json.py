@@ -87,9 +87,7 @@ def _json_type(value: object) -> str:
     return "a number"
 
 
-def read_jsonl(
-    source: io.BufferedReader[Any], options: FileFormatOptions, batch_rows: int
-) -> Iterator[pa.RecordBatch]:
+def read_jsonl(source: io.BufferedReader[Any], options: FileFormatOptions, batch_rows: int) -> Iterator[pa.RecordBatch]:
     """Stream a file of one JSON object per line as raw-zone batches; bad lines become error rows."""
     encoding = "utf-8-sig" if is_utf8(options.encoding) else options.encoding
     # surrogateescape turns undecodable bytes into lone surrogates, so one bad line costs one row.
@@ -122,9 +120,7 @@ def _scrub_raw(line: str) -> str:
     return SURROGATES.sub("\ufffd", line.rstrip("\r\n"))
 
 
-def read_json(
-    source: io.BufferedReader[Any], options: FileFormatOptions, batch_rows: int
-) -> Iterator[pa.RecordBatch]:
+def read_json(source: io.BufferedReader[Any], options: FileFormatOptions, batch_rows: int) -> Iterator[pa.RecordBatch]:
     """Stream the records array of a JSON document as raw-zone batches.
 
     A document that breaks off or turns invalid part-way gives the records read so far, then one
@@ -144,9 +140,7 @@ def read_json(
                 if isinstance(item, dict):
                     batch = batcher.add(_fields(item))
                 else:
-                    reason = (
-                        f"record {batcher.next_record_no}: expected a JSON object, found {_json_type(item)}"
-                    )
+                    reason = f"record {batcher.next_record_no}: expected a JSON object, found {_json_type(item)}"
                     batch = batcher.add_error(reason, _to_json(item))
                 if batch is not None:
                     yield batch

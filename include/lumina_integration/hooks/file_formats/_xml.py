@@ -22,18 +22,14 @@ def _local(name: str) -> str:
     return name.rpartition("}")[2].rpartition(":")[2]
 
 
-def read_xml(
-    source: io.BufferedReader[Any], options: FileFormatOptions, batch_rows: int
-) -> Iterator[pa.RecordBatch]:
+def read_xml(source: io.BufferedReader[Any], options: FileFormatOptions, batch_rows: int) -> Iterator[pa.RecordBatch]:
     """Stream the record elements of an XML document as raw-zone batches.
 
     A document that is not well-formed (or declares entities) part-way gives the records read so
     far, then one error row for the unreadable rest.
     """
     # The XML declaration names the encoding; only a non-UTF-8 option overrides it.
-    parser = DefusedXMLParser(
-        target=TreeBuilder(), encoding=None if is_utf8(options.encoding) else options.encoding
-    )
+    parser = DefusedXMLParser(target=TreeBuilder(), encoding=None if is_utf8(options.encoding) else options.encoding)
     is_record = _record_test(options.record_path)
     nulls = frozenset(options.null_values)
     batcher = RowBatcher(batch_rows)
@@ -111,6 +107,4 @@ def _flatten(element: Element, key: str, values: dict[str, list[str]]) -> None:
 def _render(items: list[str], nulls: frozenset[str]) -> str | None:
     if len(items) == 1:
         return None if items[0] in nulls else items[0]
-    return json.dumps(
-        [None if item in nulls else item for item in items], ensure_ascii=False, separators=(",", ":")
-    )
+    return json.dumps([None if item in nulls else item for item in items], ensure_ascii=False, separators=(",", ":"))
