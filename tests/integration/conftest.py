@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from lumina_sandbox import file_drops
 from sqlalchemy import text
+
+from lumina_sandbox import file_drops
 
 LANDING, LAKE = "lumina-landing", "lumina-lake"
 
@@ -83,16 +84,18 @@ def harness(s3: Any, pg_schema: tuple[Any, str], dag_bag: Any) -> Iterator[Pipel
     from lumina_integration.warehouse.connection import warehouse_target
 
     engine, schema = pg_schema
-    os.environ["AIRFLOW_CONN_LUMINA_WAREHOUSE"] = json.dumps(
-        {
-            "conn_type": "postgres",
-            "host": "127.0.0.1",
-            "port": 5432,
-            "login": "postgres",
-            "schema": "test",
-            "extra": {"warehouse_schema": schema},
-        }
-    )
+    # Both warehouse connections the DAGs use point at this test's Postgres schema.
+    for conn_id in ("LUMINA_WAREHOUSE", "LUMINA_WAREHOUSE_POSTGRES"):
+        os.environ[f"AIRFLOW_CONN_{conn_id}"] = json.dumps(
+            {
+                "conn_type": "postgres",
+                "host": "127.0.0.1",
+                "port": 5432,
+                "login": "postgres",
+                "schema": "test",
+                "extra": {"warehouse_schema": schema},
+            }
+        )
     warehouse_target.cache_clear()
     for bucket in (LANDING, LAKE):
         _empty_bucket(s3, bucket)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+
 from lumina_integration.warehouse import loader
 from lumina_sandbox import file_drops
 
@@ -165,3 +166,15 @@ def test_helpdesk_json_with_hard_deletes_and_a_requested_window(harness: Any) ->
     assert reprocessed["rows_staged"] == 80 + 35 and reprocessed["rows_inserted"] == 0
     assert reprocessed["rows_updated"] == 0 and reprocessed["rows_deleted"] == 0
     assert harness.watermark(HELPDESK) == watermark
+
+
+@pytest.mark.integration
+def test_hand_written_taskflow_dag_reuses_the_operators(harness: Any) -> None:
+    harness.drop(file_drops.tickets_initial(n=60))
+    run = harness.run("example_taskflow_support_cases")
+    assert harness.load_result(run)["rows_inserted"] == 60
+    reported = run.get_task_instance("report_urgent_open_cases").xcom_pull(task_ids="report_urgent_open_cases")
+    expected = harness.rows(
+        "SELECT COUNT(*) FROM {s}.support_case WHERE status <> 'closed' AND priority IN ('high', 'critical')"
+    )[0][0]
+    assert reported == expected and expected > 0

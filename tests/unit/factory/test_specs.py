@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+
 from lumina_integration.cli import lint, spec_json_schema
 from lumina_integration.factory.dag_builder import check_pipeline
 from lumina_integration.factory.spec import PipelineSpec, parse_duration

@@ -9,6 +9,8 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from pydantic import ValidationError
+
 from lumina_integration.hooks import file_formats
 from lumina_integration.hooks.file_formats import (
     ERROR,
@@ -21,7 +23,6 @@ from lumina_integration.hooks.file_formats import (
     read_records,
 )
 from lumina_integration.hooks.file_formats import _csv as csv_reader
-from pydantic import ValidationError
 
 
 def read(data: bytes, batch_rows: int = 50_000, **options: Any) -> list[pa.RecordBatch]:

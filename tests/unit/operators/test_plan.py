@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+
 from lumina_integration.factory.spec import PipelineSpec
 
 UTC = UTC

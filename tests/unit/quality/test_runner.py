@@ -9,6 +9,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+
 from lumina_integration.canonical.registry import load_entity
 from lumina_integration.canonical.schema import DELETED_COLUMN, EntitySchema
 from lumina_integration.quality.runner import REASON_COLUMN, validate_table

@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
 from lumina_integration.canonical.registry import load_entity
 from lumina_integration.canonical.schema import DELETED_COLUMN
 from lumina_integration.paths import EXPECTATIONS_DIR

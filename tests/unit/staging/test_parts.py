@@ -7,6 +7,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+
 from lumina_integration.staging.layout import run_key, run_prefix
 from lumina_integration.staging.parts import PartWriter, iter_tables, read_manifest
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+
 from lumina_integration.transforms.apply import apply_mapping
 from lumina_integration.transforms.mapping import ColumnRule, Mapping, load_mapping
 from lumina_integration.yaml_models import YamlModelError

@@ -8,6 +8,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+
 from lumina_integration.transforms.casting import cast_text
 
 UTC = UTC

@@ -7,13 +7,14 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from sqlalchemy import text
+
 from lumina_integration.canonical.registry import load_entity
 from lumina_integration.hooks.base import SourceVersion
 from lumina_integration.quarantine import quarantine_rows
 from lumina_integration.warehouse import loader
 from lumina_integration.warehouse.loader import LoadRequest, load_run
 from lumina_integration.warehouse.state import loaded_versions, read_watermark
-from sqlalchemy import text
 
 UTC = UTC
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
