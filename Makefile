@@ -21,7 +21,7 @@ export AWS_DEFAULT_REGION := us-east-1
 export LUMINA_S3_PORT ?= 9555
 UI_PORT ?= 8080
 
-.PHONY: demo test ui settings lint-specs schema lock stop clean
+.PHONY: demo test ui ui-shell settings lint-specs schema lock stop clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ $(AIRFLOW_HOME)/airflow.db: $(BIN)/.installed
 
 settings: $(AIRFLOW_HOME)/airflow.db
 	$(BIN)/lumina settings-import
+	@# The same environment for commands typed by hand (`make ui-shell` or `source .lumina/env`).
+	@{ for v in AIRFLOW_HOME AIRFLOW__CORE__DAGS_FOLDER AIRFLOW__CORE__PLUGINS_FOLDER AIRFLOW__CORE__LOAD_EXAMPLES \
+	    AIRFLOW__CORE__EXECUTOR AIRFLOW__CORE__PARALLELISM AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION; do \
+	    echo "export $$v='$${!v}'"; done; echo 'export PATH="$(CURDIR)/$(BIN):$$PATH"'; } > $(STATE)/env
 
 demo: settings
 	AIRFLOW__LOGGING__LOGGING_LEVEL=WARNING $(BIN)/python -m lumina_sandbox.demo
@@ -52,6 +56,10 @@ ui: settings
 	AIRFLOW__CORE__EXECUTION_API_SERVER_URL=http://127.0.0.1:$(UI_PORT)/execution/ \
 	AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=admin:admin \
 	setsid $(BIN)/airflow standalone
+
+ui-shell: settings
+	@echo "Airflow CLI shell on the project's Airflow home (exit to leave)"
+	bash --rcfile $(STATE)/env -i
 
 lint-specs: $(BIN)/.installed
 	$(BIN)/lumina lint
