@@ -20,6 +20,8 @@ export AWS_SECRET_ACCESS_KEY := sandbox
 export AWS_DEFAULT_REGION := us-east-1
 export LUMINA_S3_PORT ?= 9555
 UI_PORT ?= 8080
+# airflow standalone starts its components as `airflow ...` subprocesses: they must find ours.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: demo test ui ui-shell settings lint-specs schema lock stop clean
 
@@ -51,7 +53,8 @@ test: $(BIN)/.installed
 
 ui: settings
 	$(BIN)/python -m lumina_sandbox.s3_server start
-	@echo "Airflow UI on http://127.0.0.1:$(UI_PORT): user admin, password in $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated"
+	@echo "Airflow UI on http://127.0.0.1:$(UI_PORT)"
+	@$(BIN)/python scripts/ui_password.py
 	AIRFLOW__API__HOST=127.0.0.1 AIRFLOW__API__PORT=$(UI_PORT) AIRFLOW__API__BASE_URL=http://127.0.0.1:$(UI_PORT) \
 	AIRFLOW__CORE__EXECUTION_API_SERVER_URL=http://127.0.0.1:$(UI_PORT)/execution/ \
 	AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=admin:admin \
