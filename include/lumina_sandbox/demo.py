@@ -45,13 +45,15 @@ def run_pipelines(label: str) -> list[str]:
         started = time.perf_counter()
         run = bag.dags[dag_id].test()
         states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
-        load = run.get_task_instance("load").xcom_pull(task_ids="load") if states.get("load") == "success" else None
-        outcome = f"{run.state}" + (
-            f": {load['rows_inserted']} new, {load['rows_updated']} updated, {load['rows_deleted']} deleted, "
-            f"{load['rows_quarantined']} quarantined"
-            if load
-            else f" ({states})"
-        )
+        outcome = f"{run.state} ({states})"
+        if states.get("load") == "success":
+            load = run.get_task_instance("load").xcom_pull(task_ids="load")
+            checked = run.get_task_instance("validate").xcom_pull(task_ids="validate")
+            outcome = (
+                f"{run.state}: {load['rows_inserted']} new, {load['rows_updated']} updated, "
+                f"{load['rows_deleted']} deleted, {load['rows_quarantined']} quarantined; "
+                f"validation: {checked['rows']} passed, {checked['rejected']} failed expectations"
+            )
         report.append(f"  [{label}] {dag_id:<28} {outcome}  ({time.perf_counter() - started:.1f}s)")
         print(report[-1], flush=True)
         if str(run.state) != "success":

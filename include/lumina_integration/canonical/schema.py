@@ -91,10 +91,10 @@ class Column(BaseModel):
     @field_validator("name")
     @classmethod
     def _name_is_identifier(cls, value: str) -> str:
-        if not _IDENTIFIER.match(value):
-            raise ValueError(f"column name {value!r} must be lower snake_case, at most 63 characters")
         if value in SYSTEM_COLUMNS:
             raise ValueError(f"column name {value!r} is reserved for the loader")
+        if not _IDENTIFIER.match(value):
+            raise ValueError(f"column name {value!r} must be lower snake_case, at most 63 characters")
         return value
 
     @field_validator("type")
