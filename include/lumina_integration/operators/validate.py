@@ -10,9 +10,6 @@ from lumina_integration.operators.base import PipelineStepOperator
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-# The column in which the quality runner explains why a row failed.
-VALIDATION_REASON = "_lumina_reason"
-
 
 class ValidateOperator(PipelineStepOperator):
     """Splits canonical rows into validated parts and quarantine parts, per the pipeline's policy.
@@ -27,7 +24,7 @@ class ValidateOperator(PipelineStepOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow.sdk.exceptions import AirflowFailException
 
-        from lumina_integration.quality.runner import validate_table
+        from lumina_integration.quality.runner import REASON_COLUMN, validate_table
         from lumina_integration.quarantine import quarantine_rows
         from lumina_integration.staging.parts import PartWriter, iter_tables, read_manifest
         from lumina_integration.transforms.mapping import load_mapping
@@ -48,8 +45,8 @@ class ValidateOperator(PipelineStepOperator):
             outcome = validate_table(schema, table)
             valid.write(outcome.good)
             if outcome.bad.num_rows:
-                reasons = outcome.bad.column(VALIDATION_REASON).to_pylist()
-                rejected.write(quarantine_rows("validate", outcome.bad.drop_columns([VALIDATION_REASON]), reasons))
+                reasons = outcome.bad.column(REASON_COLUMN).to_pylist()
+                rejected.write(quarantine_rows("validate", outcome.bad.drop_columns([REASON_COLUMN]), reasons))
             table_failures += outcome.table_failures
             warnings += outcome.warnings
             reports.append(outcome.result)
