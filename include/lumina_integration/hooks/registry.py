@@ -31,6 +31,13 @@ ADAPTERS: dict[str, AdapterInfo] = {
         options_model="lumina_integration.hooks.file_drop_options.FileDropOptions",
         description="CSV, JSON and XML exports landing under an S3 prefix",
     ),
+    "salesforce": AdapterInfo(
+        name="salesforce",
+        conn_types=("salesforce",),
+        hook_class="lumina_integration.hooks.salesforce.hook.SalesforceAdapterHook",
+        options_model="lumina_integration.hooks.salesforce.options.SalesforceOptions",
+        description="Salesforce sObjects over REST or Bulk API 2.0, incremental by SystemModstamp",
+    ),
 }
 
 

@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 
 from lumina_integration.canonical.schema import EntitySchema
 from lumina_integration.quarantine import QUARANTINE_SCHEMA, quarantine_rows
-from lumina_integration.transforms.casting import cast_text
+from lumina_integration.transforms.casting import cast_any
 from lumina_integration.transforms.mapping import ColumnRule, Mapping
 
 # Written by the file readers for records they could not parse.
@@ -65,9 +65,17 @@ def _text_value(rule: ColumnRule, batch: pa.Table) -> pa.Array:
     return value
 
 
+def _source_value(rule: ColumnRule, batch: pa.Table) -> pa.Array:
+    """A plain ``from`` of a typed source column keeps its type; anything else works on text."""
+    plain = rule.from_ is not None and not rule.transform and rule.values is None
+    if plain and rule.from_ in batch.column_names:
+        return batch.column(rule.from_).combine_chunks()
+    return _text_value(rule, batch)
+
+
 def _typed(rule: ColumnRule, batch: pa.Table, target: pa.DataType) -> tuple[pa.Array, pa.Array]:
-    cast = cast_text(
-        _text_value(rule, batch),
+    cast = cast_any(
+        _source_value(rule, batch),
         target,
         fmt=rule.format,
         timezone=rule.timezone,
@@ -95,7 +103,7 @@ def apply_mapping(mapping: Mapping, schema: EntitySchema, batch: pa.Table | pa.R
             continue
         values, invalid = _typed(rule, table, column.arrow_type)
         if pc.any(invalid).as_py():
-            source = _text_value(rule, table)
+            source = _source_value(rule, table)
             for i in pc.indices_nonzero(invalid).to_pylist():
                 reasons[i].append(f"{column.name}: cannot read {source[i].as_py()!r} as {column.type}")
         arrays.append(values)

@@ -9,6 +9,7 @@ number of bad values (times log n), never a Python loop over every row.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -109,6 +110,19 @@ def _boolean_cast(true_values: list[str], false_values: list[str]) -> Callable[[
         return pc.if_else(pc.is_valid(values), is_true, pa.scalar(None, pa.bool_()))
 
     return cast
+
+
+def cast_any(values: pa.Array, target: pa.DataType, **text_options: Any) -> CastResult:
+    """Cast a column of any type: text goes through :func:`cast_text`, typed sources cast directly.
+
+    Typed sources (an adapter that already typed its raw batches from the source's metadata)
+    keep their values untouched when the types agree.
+    """
+    if values.type == target:
+        return CastResult(values, pa.array([False] * len(values), pa.bool_()))
+    if pa.types.is_string(values.type):
+        return cast_text(values, target, **text_options)
+    return _cast_with_failures(values, lambda v: pc.cast(v, target))
 
 
 def cast_text(
