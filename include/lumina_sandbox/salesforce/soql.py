@@ -33,12 +33,13 @@ MAX_OFFSET = 2_000
 
 # Salesforce's reserved words: never field or object names.
 _RESERVED = frozenset(
-    "AND ASC DESC EXCLUDES FIRST FROM GROUP HAVING IN INCLUDES LAST LIKE LIMIT NOT NULL NULLS OR SELECT WHERE WITH".split()
+    {
+        *("AND", "ASC", "DESC", "EXCLUDES", "FIRST", "FROM", "GROUP", "HAVING", "IN", "INCLUDES"),
+        *("LAST", "LIKE", "LIMIT", "NOT", "NULL", "NULLS", "OR", "SELECT", "WHERE", "WITH"),
+    }
 )
 # Valid SOQL the sandbox does not implement; named in the error so nobody hunts for a typo.
-_UNSUPPORTED = frozenset(
-    "GROUP HAVING WITH USING FOR UPDATE TYPEOF INCLUDES EXCLUDES ROLLUP CUBE FORMAT TOLABEL CONVERTCURRENCY".split()
-)
+_UNSUPPORTED = frozenset({"GROUP", "HAVING", "WITH", "USING", "FOR", "UPDATE", "TYPEOF", "INCLUDES", "EXCLUDES"})
 
 _TEXT_TYPES = frozenset(
     {"string", "textarea", "picklist", "multipicklist", "email", "phone", "url", "combobox", "encryptedstring"}
@@ -530,7 +531,7 @@ def _category(kind: str) -> str:
     if kind in _ID_TYPES:
         return "id"
     if kind in _NUMBER_TYPES:
-        return kind if kind in ("int", "long") else "number"
+        return "number"
     if kind in ("boolean", "date", "datetime"):
         return kind
     return "text"  # known text types, and any type the sandbox has no special rules for
@@ -540,8 +541,6 @@ def _category(kind: str) -> str:
 _EXPECTED: dict[str, tuple[str, str, bool]] = {
     "id": ("string", "id", True),
     "text": ("string", "string", True),
-    "int": ("number", "integer", False),
-    "long": ("number", "long", False),
     "number": ("number", "double", False),
     "boolean": ("boolean", "boolean", False),
     "date": ("date", "date", False),
@@ -549,12 +548,14 @@ _EXPECTED: dict[str, tuple[str, str, bool]] = {
 }
 
 
-def _coerce(name: str, category: str, value: Value) -> Any:
+def _coerce(name: str, kind: str, category: str, value: Value) -> Any:
     """The literal as the Python value stored for this field's category; None for null."""
     if value.kind == "null":
         return None
-    kind, type_name, quoted = _EXPECTED[category]
-    if value.kind != kind:
+    literal_kind, type_name, quoted = _EXPECTED[category]
+    if category == "number":
+        type_name = {"int": "integer"}.get(kind, kind)
+    if value.kind != literal_kind:
         enclosed = "should be enclosed in quotes" if quoted else "should not be enclosed in quotes"
         raise SoqlError(
             "INVALID_FIELD", f"value of filter criterion for field '{name}' must be of type {type_name} and {enclosed}"
@@ -601,7 +602,7 @@ class _Compiler:
     def comparison(self, expr: Comparison) -> Predicate:
         name, kind = self.schema.filterable(expr.field)
         category = _category(kind)
-        literal = _coerce(name, category, expr.value)
+        literal = _coerce(name, kind, category, expr.value)
         op = expr.op
         if category == "boolean":
             if op not in ("=", "!="):
@@ -649,7 +650,7 @@ class _Compiler:
         category = _category(kind)
         if category == "boolean":
             raise SoqlError("INVALID_QUERY_FILTER_OPERATOR", f"invalid operator on boolean field '{name}': IN")
-        literals = [_coerce(name, category, value) for value in expr.values]
+        literals = [_coerce(name, kind, category, value) for value in expr.values]
         with_null = any(value is None for value in literals)
         members = {value for value in literals if value is not None}
         floats = {float(value) for value in members} if category == "number" else set()
