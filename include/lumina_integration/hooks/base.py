@@ -3,6 +3,18 @@
 Steps are generic over adapters: the extract step asks an adapter for Arrow record batches of
 a window and never knows which system it talks to. A new system is a new hook module plus one
 entry in :mod:`lumina_integration.hooks.registry`.
+
+Beyond :class:`SourceAdapter`, an adapter may offer optional capabilities, which the steps look
+for with ``hasattr`` (ADR 0001):
+
+- ``bind(run: RunContext)``: receive the run's checkpoint store and past API spending;
+- ``fields(obj) -> list[SourceField]``: typed field metadata, for schema drift detection;
+- ``estimate(obj, window, options) -> dict``: the cost of a window, checked against budgets;
+- ``ids(obj, options) -> Iterator[pa.Array]``: every live record id, for reconciliation;
+- ``read_ids(obj, ids, options) -> Iterator[RecordBatch]``: records by id (repairs gaps);
+- ``read_columns(obj, fields, options) -> Iterator[RecordBatch]``: ``fields`` of every live
+  record, for formula refreshes and column-only backfills;
+- ``calculated_fields(obj) -> list[str]``: fields whose values change without a cursor bump.
 """
 
 from __future__ import annotations
@@ -40,6 +52,54 @@ class SourceVersion:
     version: str
     modified: datetime
     rows: int = 0
+
+
+@dataclass(frozen=True)
+class SourceField:
+    """One field as the source describes it; compared run to run to detect schema drift."""
+
+    name: str
+    type: str
+    length: int | None = None
+    precision: int | None = None
+    scale: int | None = None
+    calculated: bool = False
+    values: tuple[str, ...] = ()  # allowed values (picklists), when the source declares them
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "length": self.length,
+            "precision": self.precision,
+            "scale": self.scale,
+            "calculated": self.calculated,
+            "values": list(self.values),
+        }
+
+
+class Checkpoint(Protocol):
+    """Small JSON documents a task keeps across its own retries (a bulk job id, say)."""
+
+    def get(self, name: str) -> dict[str, Any] | None: ...
+
+    def put(self, name: str, value: dict[str, Any]) -> None: ...
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What a step knows about its run that an adapter may need.
+
+    Attributes:
+        pipeline_id: the pipeline (budgets and breakers are reported against it).
+        checkpoint: where the task keeps state for its retries.
+        spent_api_calls_24h: API calls this pipeline's runs spent in the last 24 hours.
+        spent_bulk_jobs_24h: bulk jobs this pipeline's runs created in the last 24 hours.
+    """
+
+    pipeline_id: str
+    checkpoint: Checkpoint | None = None
+    spent_api_calls_24h: int = 0
+    spent_bulk_jobs_24h: int = 0
 
 
 @runtime_checkable

@@ -1,8 +1,8 @@
-"""OAuth 2.0 token requests for every Salesforce flow we support.
+"""Logins for every Salesforce flow we support: the OAuth 2.0 token flows and the SOAP login.
 
-We call the token endpoint ourselves (instead of simple-salesforce's login helpers, which always
-post to ``https://{domain}.salesforce.com``) so My Domain URLs and private CAs work, then hand the
-instance URL and access token to simple-salesforce.
+simple-salesforce's login helpers always post to ``https://{domain}.salesforce.com``; we post to
+the connection's login URL instead (My Domain URLs and private CAs work), using simple-salesforce's
+own ``soap_login`` to read the SOAP answer, then hand the instance URL and session id to it.
 """
 
 from __future__ import annotations
@@ -44,6 +44,8 @@ def _jwt_assertion(settings: SalesforceSettings) -> str:
 def token_request_body(settings: SalesforceSettings) -> dict[str, Any]:
     """The form body of the token request for the settings' auth mode."""
     mode = settings.auth_mode
+    if mode == "soap":
+        raise ValueError("the soap login posts an XML envelope, not a token request")
     if mode == "password":
         return {
             "grant_type": "password",
@@ -69,7 +71,39 @@ def token_request_body(settings: SalesforceSettings) -> dict[str, Any]:
     }
 
 
+def soap_login_body(settings: SalesforceSettings) -> str:
+    """The partner API ``login`` envelope (password followed by the security token)."""
+    from xml.sax.saxutils import escape
+
+    secret = escape(f"{settings.password or ''}{settings.security_token}")
+    return (
+        '<?xml version="1.0" encoding="utf-8" ?>'
+        '<env:Envelope xmlns:xsd="http://www.w3.org/2001/XMLSchema" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+        'xmlns:env="http://schemas.xmlsoap.org/soap/envelope/">'
+        '<env:Body><n1:login xmlns:n1="urn:partner.soap.sforce.com">'
+        f"<n1:username>{escape(settings.username or '')}</n1:username><n1:password>{secret}</n1:password>"
+        "</n1:login></env:Body></env:Envelope>"
+    )
+
+
+def _soap_login(settings: SalesforceSettings, session: requests.Session) -> Token:
+    from simple_salesforce.exceptions import SalesforceAuthenticationFailed
+    from simple_salesforce.login import soap_login
+
+    url = f"{settings.login_url}/services/Soap/u/{settings.version}"
+    headers = {"content-type": "text/xml", "charset": "UTF-8", "SOAPAction": "login"}
+    try:
+        session_id, instance = soap_login(url, soap_login_body(settings), headers, None, session)
+    except SalesforceAuthenticationFailed as exc:
+        raise SalesforceAuthError(f"Salesforce refused the soap login ({exc.code}: {exc.message})") from exc
+    return Token(session_id, f"https://{instance}")
+
+
 def fetch_token(settings: SalesforceSettings, session: requests.Session) -> Token:
+    """Log in with the settings' auth mode; returns the session id and the instance URL."""
+    if settings.auth_mode == "soap":
+        return _soap_login(settings, session)
     body = {k: v for k, v in token_request_body(settings).items() if v is not None}
     response = session.post(f"{settings.login_url}/services/oauth2/token", data=body, timeout=60)
     if response.status_code != 200:

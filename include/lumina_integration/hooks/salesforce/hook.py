@@ -1,47 +1,47 @@
-"""The Salesforce adapter hook: discovery, incremental windows over REST or Bulk 2.0, deletes.
+"""The Salesforce adapter hook: discovery, incremental windows, deletes, refreshes, write-back.
 
-Built on simple-salesforce for REST and plain requests (same session) for Bulk API 2.0. Keeps
-the official provider's ``salesforce`` connection type. Every call goes through :meth:`_call`,
-which applies the quota governor, re-authenticates once on an expired session, refuses to retry
-a daily-limit error, and retries a connection dropped mid-response.
+Keeps the official provider's ``salesforce`` connection type. Every call goes through one
+:class:`~lumina_integration.hooks.salesforce.client.SalesforceClient` (breaker, budget, one
+re-login on expiry, retries); reads go through :mod:`reader` (REST or Bulk 2.0, identical
+typing, QUERY_TIMEOUT splitting); SOQL is built only from identifiers ``describe`` returned.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
 
-from lumina_integration.hooks.base import SourceObject, SourceVersion
+from lumina_integration.hooks.base import RunContext, SourceField, SourceObject, SourceVersion
 from lumina_integration.hooks.salesforce.options import SalesforceOptions
 
 if TYPE_CHECKING:
     import pyarrow as pa
-    import requests
 
+    from lumina_integration.hooks.salesforce.bulk import BulkQuery
+    from lumina_integration.hooks.salesforce.client import SalesforceClient
+    from lumina_integration.hooks.salesforce.reader import QueryReader
     from lumina_integration.hooks.salesforce.resilience import QuotaGovernor
     from lumina_integration.hooks.salesforce.settings import SalesforceSettings
     from lumina_integration.window import Window
 
-T = TypeVar("T")
 CURSOR_PREFERENCE = ("SystemModstamp", "LastModifiedDate", "CreatedDate")
-# Request line + headers must stay under 16,384 bytes; wide objects go through Bulk 2.0 instead.
-MAX_REST_URL = 15_000
+# The deleted-records endpoint only knows the last 15 days; stay an hour inside that.
+DELETED_HORIZON = timedelta(days=15) - timedelta(hours=1)
+IDS_PER_QUERY = 300  # ~6.5 kB of ids: well inside a GET request line
 
 
 class SalesforceAdapterHook(BaseHook):
-    """Reads sObjects incrementally by ``(SystemModstamp, Id)``.
+    """Reads sObjects incrementally by ``(cursor, Id)`` (cursor: SystemModstamp where it exists).
 
     Args:
         salesforce_conn_id: an Airflow ``salesforce`` connection (user in login/password; extras:
             ``auth_mode``, ``client_id``, ``client_secret``, ``security_token``, ``private_key``,
-            ``refresh_token``, ``version``, ``ca_bundle``; host = the login URL).
+            ``refresh_token``, ``version``, ``ca_bundle``, ``domain``; host = the login URL).
     """
 
     conn_name_attr = "salesforce_conn_id"
@@ -52,118 +52,98 @@ class SalesforceAdapterHook(BaseHook):
     def __init__(self, salesforce_conn_id: str = default_conn_name) -> None:
         super().__init__()
         self.salesforce_conn_id = salesforce_conn_id
-        self._client: Any = None
-        self._instance_url = ""
-        self._token = ""
+        self.run = RunContext(pipeline_id="")
         self.transport_used: str | None = None
+        self._described: dict[str, dict[str, Any]] = {}
+        self._options = SalesforceOptions()
 
-    # -- connection ----------------------------------------------------------------------------
+    # -- wiring ------------------------------------------------------------------------------
     @cached_property
     def settings(self) -> SalesforceSettings:
+        from airflow.sdk.log import mask_secret
+
         from lumina_integration.hooks.salesforce.settings import settings_from_connection
 
         settings = settings_from_connection(self.get_connection(self.salesforce_conn_id))
-        from airflow.sdk.log import mask_secret
-
         for secret in settings.secrets():
             mask_secret(secret)
         return settings
 
     @cached_property
-    def http(self) -> requests.Session:
-        from lumina_integration.hooks.salesforce.resilience import http_session
-
-        return http_session(self.settings.ca_bundle)
-
-    @cached_property
     def governor(self) -> QuotaGovernor:
         from lumina_integration.hooks.salesforce.resilience import QuotaGovernor
 
-        return QuotaGovernor()
-
-    def _login(self) -> None:
-        from airflow.sdk.log import mask_secret
-        from simple_salesforce import Salesforce
-
-        from lumina_integration.hooks.salesforce.auth import fetch_token
-
-        token = fetch_token(self.settings, self.http)
-        # A session id is a bearer token, and Airflow's masker does not know the name.
-        mask_secret(token.access_token)
-        self._token, self._instance_url = token.access_token, token.instance_url.rstrip("/")
-        self._client = Salesforce(
-            instance_url=self._instance_url, session_id=self._token, session=self.http, version=self.settings.version
+        return QuotaGovernor(
+            spent_calls_24h=self.run.spent_api_calls_24h, spent_bulk_jobs_24h=self.run.spent_bulk_jobs_24h
         )
 
+    @cached_property
+    def client(self) -> SalesforceClient:
+        from lumina_integration.hooks.breaker import CircuitBreaker, VariableStore
+        from lumina_integration.hooks.salesforce.client import SalesforceClient
+
+        breaker = CircuitBreaker(self.salesforce_conn_id, VariableStore()) if self.run.pipeline_id else None
+        return SalesforceClient(self.settings, self.governor, breaker)
+
+    @cached_property
+    def bulk(self) -> BulkQuery:
+        from lumina_integration.hooks.salesforce.bulk import BulkQuery, BulkSettings
+
+        o = self._options
+        settings = BulkSettings(
+            poll_seconds=o.bulk_poll_seconds, timeout_seconds=o.bulk_timeout_seconds, page_records=o.bulk_page_records
+        )
+        return BulkQuery(self.client, self.run.checkpoint, settings)
+
+    def bind(self, run: RunContext) -> None:
+        """Take the run's checkpoint store and the pipeline's API spending (before any call)."""
+        self.run = run
+
+    def configure(self, options: Mapping[str, Any]) -> SalesforceOptions:
+        """Validate the pipeline's options and apply its API budget."""
+        from lumina_integration.hooks.salesforce.resilience import ApiBudget
+
+        self._options = opts = SalesforceOptions.model_validate(dict(options))
+        self.governor.budget = ApiBudget(
+            reserve_share=opts.reserve_share,
+            pipeline_share=opts.api_budget_share,
+            bulk_job_share=opts.bulk_job_budget_share,
+            max_calls_per_run=opts.max_api_calls,
+        )
+        return opts
+
     def get_conn(self) -> Any:
-        if self._client is None:
-            self._login()
-        return self._client
+        return self.client.sf
 
-    def _call(self, call: Callable[[], T]) -> T:
-        """Run one API call with the governor, one re-login on expiry, and the limit rule."""
-        from simple_salesforce.exceptions import SalesforceExpiredSession, SalesforceRefusedRequest
+    def _reader(self) -> QueryReader:
+        from lumina_integration.hooks.salesforce.reader import QueryReader
 
-        from lumina_integration.hooks.salesforce.resilience import QuotaExhausted, retrying
+        return QueryReader(self.client, self.bulk, self._options)
 
-        self.get_conn()
-        self.governor.check()
-        try:
-            try:
-                return retrying(call)
-            except SalesforceExpiredSession:
-                self.log.info("Salesforce session expired; authenticating again once")
-                self._login()
-                return retrying(call)
-        except SalesforceRefusedRequest as exc:
-            if "REQUEST_LIMIT_EXCEEDED" in str(exc.content):
-                raise QuotaExhausted(
-                    "Salesforce answered REQUEST_LIMIT_EXCEEDED: the org's daily API limit is used up. "
-                    "Not retrying; runs resume when the limit resets."
-                ) from exc
-            raise
-        finally:
-            self.governor.calls += 1
-            usage = self._client.api_usage.get("api-usage") if self._client is not None else None
-            if usage is not None:
-                self.governor.used, self.governor.limit = usage.used, usage.total
-
-    def _api(
-        self, method: str, path: str, *, headers: dict[str, str] | None = None, **kwargs: Any
-    ) -> requests.Response:
-        """A raw REST/Bulk request on the same session (for endpoints simple-salesforce lacks)."""
-        from simple_salesforce.util import exception_handler
-
-        def send() -> requests.Response:
-            # Built per attempt: after a re-login the token is a new one.
-            request_headers = {"Authorization": f"Bearer {self._token}", **(headers or {})}
-            url = f"{self._instance_url}/services/data/v{self.settings.version}/{path}"
-            response = self.http.request(method, url, headers=request_headers, timeout=300, **kwargs)
-            self.governor.observe(response.headers.get("Sforce-Limit-Info"))
-            if response.status_code >= 300:
-                exception_handler(response, path)
-            return response
-
-        return self._call(send)
-
-    # -- protocol --------------------------------------------------------------------------------
+    # -- metadata ----------------------------------------------------------------------------
     def test_connection(self) -> tuple[bool, str]:
         try:
-            limits = self._api("GET", "limits/").json()
+            limits = self.limits()
         except Exception as exc:  # any failure is reported to the UI, not raised
             return False, f"{type(exc).__name__}: {exc}"
         daily = limits.get("DailyApiRequests", {})
         return True, f"connected; {daily.get('Remaining')} of {daily.get('Max')} daily API requests left"
 
+    def limits(self) -> dict[str, Any]:
+        limits: dict[str, Any] = self.client.request("GET", "limits/").json()
+        self.governor.observe_limits(limits)
+        return limits
+
     def server_now(self) -> datetime:
-        response = self._api("GET", "limits/")
+        response = self.client.request("GET", "limits/")
+        self.governor.observe_limits(response.json())
         header = response.headers.get("Date")
         if not header:
             raise RuntimeError("Salesforce sent no Date header; cannot bound the window by its clock")
         return parsedate_to_datetime(header).astimezone(UTC)
 
     def discover(self) -> list[SourceObject]:
-        described = self._call(lambda: self.get_conn().describe())
+        described = self.client.call(lambda: self.client.sf.describe())
         return [
             SourceObject(name=o["name"], description=o.get("label", ""))
             for o in described["sobjects"]
@@ -171,14 +151,74 @@ class SalesforceAdapterHook(BaseHook):
         ]
 
     def describe(self, sobject: str) -> dict[str, Any]:
+        """The object's describe (cached for the life of the hook: one task)."""
         from lumina_integration.hooks.salesforce.soql import checked
 
-        name = checked(sobject, [o.name for o in self.discover()], "sObject")
-        result: dict[str, Any] = self._call(lambda: getattr(self.get_conn(), name).describe())
-        return result
+        key = sobject.lower()
+        if key not in self._described:
+            name = checked(sobject, [o.name for o in self.discover()], "sObject")
+            self._described[key] = self.client.call(lambda: getattr(self.client.sf, name).describe())
+        return self._described[key]
+
+    def fields(self, obj: str) -> list[SourceField]:
+        return [
+            SourceField(
+                name=f["name"],
+                type=f["type"],
+                length=f.get("length") or None,
+                precision=f.get("precision") or None,
+                scale=f.get("scale") if f.get("precision") else None,
+                calculated=bool(f.get("calculated")),
+                values=tuple(sorted(p["value"] for p in f.get("picklistValues") or [] if p.get("active", True))),
+            )
+            for f in self.describe(obj)["fields"]
+        ]
+
+    def calculated_fields(self, obj: str) -> list[str]:
+        return [f.name for f in self.fields(obj) if f.calculated]
+
+    def cursor_field(self, obj: str) -> str:
+        names = {f["name"] for f in self.describe(obj)["fields"] if f.get("filterable", True)}
+        cursor = next((c for c in CURSOR_PREFERENCE if c in names), None)
+        if cursor is None:
+            raise ValueError(f"{obj} has none of {CURSOR_PREFERENCE} to filter on; it cannot be read incrementally")
+        return cursor
 
     def versions_read(self) -> list[SourceVersion]:
         return []  # record-level source: the watermark and the merge carry the state
+
+    # -- reads -------------------------------------------------------------------------------
+    def _schema(self, obj: str, wanted: list[str] | None) -> pa.Schema:
+        from lumina_integration.hooks.salesforce.typing import extract_schema
+
+        return extract_schema(self.describe(obj)["fields"], wanted)
+
+    def _allowed(self, obj: str) -> dict[str, Any]:
+        described = self.describe(obj)
+        return {"allowed_objects": [described["name"]], "allowed_fields": [f["name"] for f in described["fields"]]}
+
+    def estimate(self, obj: str, window: Window, options: Mapping[str, Any]) -> dict[str, Any]:
+        """Records in the window and what reading them costs; raises BudgetExceeded up front."""
+        from lumina_integration.hooks.salesforce import soql
+        from lumina_integration.hooks.salesforce.reader import fits_in_get
+
+        opts = self.configure(options)
+        schema, allowed = self._schema(obj, opts.fields), self._allowed(obj)
+        cursor = self.cursor_field(obj)
+        query = soql.select_window(obj, schema.names, cursor, window.start, window.end, **allowed)
+        records = self._reader().count(soql.count_window(obj, cursor, window.start, window.end, **allowed))
+        bulk = (
+            opts.transport == "bulk"
+            or not fits_in_get(self.client, query)
+            or (opts.transport == "auto" and records > opts.bulk_threshold)
+        )
+        if bulk:
+            # create + ~3 polls + one call per result page + the deleted-records call
+            calls, jobs = 5 + -(-records // opts.bulk_page_records), 1
+        else:
+            calls, jobs = 2 + -(-records // opts.page_size), 0
+        self.governor.check(calls=calls, bulk_jobs=jobs)
+        return {"records": records, "transport": "bulk" if bulk else "rest", "api_calls": calls, "bulk_jobs": jobs}
 
     def read(
         self,
@@ -188,88 +228,118 @@ class SalesforceAdapterHook(BaseHook):
         *,
         already_loaded: frozenset[tuple[str, str]] = frozenset(),
     ) -> Iterator[pa.RecordBatch]:
-        """Every record of ``obj`` whose cursor is in ``window``, deleted ones included."""
+        """Every record of ``obj`` whose cursor is in ``window``, deletions included as tombstones."""
         from lumina_integration.hooks.salesforce import soql
-        from lumina_integration.hooks.salesforce.typing import extract_schema
+        from lumina_integration.hooks.salesforce.reader import split_on_timeout
 
-        opts = SalesforceOptions.model_validate(dict(options))
-        self.governor.reserve_share, self.governor.max_calls = opts.reserve_share, opts.max_api_calls
-        described = self.describe(obj)
-        names = [f["name"] for f in described["fields"]]
-        cursor = next((c for c in CURSOR_PREFERENCE if c in names), None)
-        if cursor is None:
-            raise ValueError(f"{obj} has none of {CURSOR_PREFERENCE}; it cannot be read incrementally")
-        schema = extract_schema(described["fields"], opts.fields)
-        allowed = {"objects": [described["name"]], "fields": names}
-        query = soql.select_window(
-            described["name"],
-            schema.names,
-            cursor,
-            window.start,
-            window.end,
-            allowed_objects=allowed["objects"],
-            allowed_fields=allowed["fields"],
-        )
-        transport = opts.transport
-        if transport == "auto":
-            too_wide = len(f"{self._instance_url}/services/data/vXX.X/queryAll/?q={quote(query)}") > MAX_REST_URL
-            count = 0 if too_wide else self.count(described["name"], cursor, window, names, opts.include_deleted)
-            transport = "bulk" if too_wide or count > opts.bulk_threshold else "rest"
-        self.transport_used = transport
-        self.log.info("Reading %s [%s, %s) by %s over %s", obj, window.start, window.end, cursor, transport)
-        if transport == "rest":
-            yield from self._read_rest(query, schema, opts)
-        else:
-            yield from self._read_bulk(query, schema, opts)
+        opts = self.configure(options)
+        schema, allowed = self._schema(obj, opts.fields), self._allowed(obj)
+        cursor = self.cursor_field(obj)
+        reader = self._reader()
+        deleted_ids: set[str] = set()
 
-    def count(self, sobject: str, cursor: str, window: Window, names: list[str], include_deleted: bool) -> int:
+        def read_range(start: datetime | None, end: datetime) -> Iterator[pa.RecordBatch]:
+            query = soql.select_window(obj, schema.names, cursor, start, end, **allowed)
+            count_query = soql.count_window(obj, cursor, start, end, **allowed)
+            transport = reader.transport_for(query, count_query)
+            self.log.info("Reading %s [%s, %s) by %s over %s", obj, start, end, cursor, transport)
+            yield from reader.read(query, schema, transport)
+
+        for batch in split_on_timeout(read_range, window.start, window.end, lambda: self._earliest(obj, cursor)):
+            if "IsDeleted" in batch.schema.names:
+                self._note_deleted(batch, deleted_ids)
+            yield batch
+        self.transport_used = "+".join(sorted(reader.transports)) or None
+        if opts.include_deleted and opts.deleted_endpoint:
+            extra = self._deleted_tombstones(obj, window, schema, cursor, deleted_ids)
+            if extra is not None:
+                yield extra
+
+    @staticmethod
+    def _note_deleted(batch: pa.RecordBatch, seen: set[str]) -> None:
+        import pyarrow.compute as pc
+
+        flags = batch.column(batch.schema.get_field_index("IsDeleted"))
+        if pc.any(flags).as_py():
+            seen.update(batch.column(batch.schema.get_field_index("Id")).filter(flags).to_pylist())
+
+    def _earliest(self, obj: str, cursor: str) -> datetime | None:
+        """The oldest cursor value of the object (a lower bound to split a first load on)."""
+        from lumina_integration.hooks.salesforce import soql
+        from lumina_integration.hooks.salesforce.reader import parse_datetime
+
+        query = soql.select_earliest(obj, cursor, **self._allowed(obj))
+        include = self._options.include_deleted
+        records = self.client.call(lambda: self.client.sf.query(query, include_deleted=include))["records"]
+        return parse_datetime(records[0][cursor]) if records else None
+
+    def _deleted_tombstones(
+        self, obj: str, window: Window, schema: pa.Schema, cursor: str, seen: set[str]
+    ) -> pa.RecordBatch | None:
+        from lumina_integration.hooks.salesforce.reader import parse_datetime, tombstones
+
+        horizon = window.end - DELETED_HORIZON
+        start = max(window.start, horizon) if window.start is not None else horizon
+        if start >= window.end:
+            return None
+        sobject = self.describe(obj)["name"]
+        found = self.client.call(lambda: getattr(self.client.sf, sobject).deleted(start, window.end))
+        inside = [d for d in found.get("deletedRecords", []) if window.contains(parse_datetime(d["deletedDate"]))]
+        return tombstones(inside, schema, cursor, seen)
+
+    def ids(self, obj: str, options: Mapping[str, Any]) -> Iterator[pa.Array]:
+        """Every live record id of ``obj`` (id-only, for reconciliation)."""
+        import pyarrow as pa
+
         from lumina_integration.hooks.salesforce import soql
 
-        query = soql.count_window(
-            sobject, cursor, window.start, window.end, allowed_objects=[sobject], allowed_fields=names
+        self.configure(options)
+        reader = self._reader()
+        query = soql.select_all(obj, ["Id"], **self._allowed(obj))
+        count_query = soql.count_all(obj, allowed_objects=self._allowed(obj)["allowed_objects"])
+        schema = pa.schema([pa.field("Id", pa.string())])
+        for batch in reader.read(query, schema, reader.transport_for(query, count_query), include_deleted=False):
+            yield batch.column(0)
+
+    def read_ids(self, obj: str, ids: list[str], options: Mapping[str, Any]) -> Iterator[pa.RecordBatch]:
+        """The records with these ids (deleted ones included), read over REST in small groups."""
+        from lumina_integration.hooks.salesforce import soql
+
+        opts = self.configure(options)
+        schema, allowed = self._schema(obj, opts.fields), self._allowed(obj)
+        reader = self._reader()
+        for start in range(0, len(ids), IDS_PER_QUERY):
+            query = soql.select_by_ids(obj, schema.names, ids[start : start + IDS_PER_QUERY], **allowed)
+            yield from reader.read(query, schema, "rest")
+
+    def read_columns(self, obj: str, fields: list[str], options: Mapping[str, Any]) -> Iterator[pa.RecordBatch]:
+        """``Id`` + ``fields`` of every live record (formula refreshes, column-only backfills)."""
+        from lumina_integration.hooks.salesforce import soql
+
+        self.configure(options)
+        wanted = ["Id", *[f for f in fields if f.lower() != "id"]]
+        schema, allowed = self._schema(obj, wanted), self._allowed(obj)
+        reader = self._reader()
+        query = soql.select_all(obj, schema.names, **allowed)
+        count_query = soql.count_all(obj, allowed_objects=allowed["allowed_objects"])
+        yield from reader.read(query, schema, reader.transport_for(query, count_query), include_deleted=False)
+
+    # -- write-back ----------------------------------------------------------------------------
+    def write(
+        self, obj: str, operation: str, table: pa.Table, *, external_id_field: str | None = None
+    ) -> tuple[str, pa.Table, pa.Table]:
+        """Bulk 2.0 ingest of ``table`` (columns = field API names); returns job id, successes, failures."""
+        from lumina_integration.hooks.salesforce.bulk import run_ingest
+        from lumina_integration.hooks.salesforce.soql import checked
+
+        allowed = self._allowed(obj)
+        names = [checked(c, allowed["allowed_fields"], f"field of {obj}") for c in table.column_names]
+        if external_id_field is not None:
+            external_id_field = checked(external_id_field, allowed["allowed_fields"], f"field of {obj}")
+        return run_ingest(
+            self.client,
+            allowed["allowed_objects"][0],
+            operation,
+            table.rename_columns(names),
+            external_id_field=external_id_field,
         )
-        result = self._call(lambda: self.get_conn().query(query, include_deleted=include_deleted))
-        return int(result["totalSize"])
-
-    # -- transports ------------------------------------------------------------------------------
-    def _read_rest(self, query: str, schema: pa.Schema, opts: SalesforceOptions) -> Iterator[pa.RecordBatch]:
-        from lumina_integration.hooks.salesforce.typing import batch_from_rest
-
-        client = self.get_conn()
-        client.headers["Sforce-Query-Options"] = f"batchSize={opts.page_size}"
-        page = self._call(lambda: self.get_conn().query(query, include_deleted=opts.include_deleted))
-        while True:
-            if page["records"]:
-                yield batch_from_rest(page["records"], schema)
-            next_url = page.get("nextRecordsUrl")
-            if page.get("done", True) or not next_url:
-                return
-            page = self._call(
-                lambda url=next_url: self.get_conn().query_more(  # type: ignore[misc]
-                    url, identifier_is_url=True, include_deleted=opts.include_deleted
-                )
-            )
-
-    def _read_bulk(self, query: str, schema: pa.Schema, opts: SalesforceOptions) -> Iterator[pa.RecordBatch]:
-        from lumina_integration.hooks.salesforce.typing import batches_from_csv
-
-        operation = "queryAll" if opts.include_deleted else "query"
-        job = self._api("POST", "jobs/query", json={"operation": operation, "query": query}).json()
-        job_id = job["id"]
-        self.log.info("Bulk 2.0 %s job %s created", operation, job_id)
-        delay = opts.bulk_poll_seconds
-        while job["state"] not in ("JobComplete", "Failed", "Aborted"):
-            time.sleep(delay)
-            delay = min(delay * 1.5, 30)
-            job = self._api("GET", f"jobs/query/{job_id}").json()
-        if job["state"] != "JobComplete":
-            raise RuntimeError(f"Bulk 2.0 job {job_id} ended {job['state']}: {job.get('errorMessage')}")
-        locator: str | None = ""
-        while locator is not None:
-            params: dict[str, Any] = {"maxRecords": opts.bulk_page_records}
-            if locator:
-                params["locator"] = locator
-            response = self._api("GET", f"jobs/query/{job_id}/results", params=params)
-            yield from batches_from_csv(response.content, schema)
-            next_locator = response.headers.get("Sforce-Locator")
-            locator = None if next_locator in (None, "", "null") else next_locator

@@ -14,7 +14,11 @@ class SalesforceOptions(BaseModel):
         fields: the fields to read (default: every readable field; compound fields via components).
         transport: ``auto`` picks Bulk 2.0 above ``bulk_threshold`` records (or for wide objects).
         include_deleted: read the recycle bin too (``queryAll``), so soft deletes arrive as tombstones.
-        reserve_share: the share of the org's daily API requests this pipeline leaves to others.
+        deleted_endpoint: also ask ``sobjects/X/deleted`` for the window's deletions (last 15 days).
+        reserve_share: the share of the org's daily API requests every pipeline leaves to others.
+        api_budget_share: the share of the org's daily API requests this pipeline may spend in
+            any 24 hours (None: no per-pipeline cap).
+        bulk_job_budget_share: the same for the org's daily Bulk 2.0 query jobs.
         max_api_calls: a per-run cap on API calls (None: none).
     """
 
@@ -24,8 +28,12 @@ class SalesforceOptions(BaseModel):
     transport: Literal["auto", "rest", "bulk"] = "auto"
     bulk_threshold: int = Field(default=50_000, ge=0)
     include_deleted: bool = True
+    deleted_endpoint: bool = True
     reserve_share: float = Field(default=0.2, ge=0, lt=1)
-    max_api_calls: int | None = None
+    api_budget_share: float | None = Field(default=None, gt=0, le=1)
+    bulk_job_budget_share: float | None = Field(default=None, gt=0, le=1)
+    max_api_calls: int | None = Field(default=None, ge=1)
     page_size: int = Field(default=2000, ge=200, le=2000)
-    bulk_page_records: int = 100_000
-    bulk_poll_seconds: float = 1.0
+    bulk_page_records: int = Field(default=100_000, ge=1)
+    bulk_poll_seconds: float = Field(default=1.0, gt=0)
+    bulk_timeout_seconds: float = Field(default=7200, gt=0)

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TypeVar
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -77,20 +77,42 @@ def parse_usage(header: str | None) -> tuple[int, int] | None:
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
-@dataclass
-class QuotaGovernor:
-    """Tracks the org's API usage from every response and enforces the pipeline's limits.
+@dataclass(frozen=True)
+class ApiBudget:
+    """What one pipeline may spend of the org's daily allowances.
 
     Args:
-        reserve_share: the share of the org's daily requests this pipeline must leave untouched.
-        max_calls: at most this many API calls in one run (None: no per-run cap).
+        reserve_share: the share of the org's daily API requests left untouched for other
+            integrations: the pipeline stops once the org as a whole has used the rest.
+        pipeline_share: the share of the org's daily API requests this pipeline's runs may spend
+            in any 24 hours (None: no per-pipeline cap).
+        bulk_job_share: the same for the org's daily Bulk 2.0 query jobs.
+        max_calls_per_run: a hard cap on calls in one run (None: none).
     """
 
     reserve_share: float = 0.2
-    max_calls: int | None = None
+    pipeline_share: float | None = None
+    bulk_job_share: float | None = None
+    max_calls_per_run: int | None = None
+
+
+@dataclass
+class QuotaGovernor:
+    """Counts this run's calls, tracks the org's usage, and stops the run before a budget breaks.
+
+    ``spent_calls_24h``/``spent_bulk_jobs_24h`` are what earlier runs of the pipeline spent in the
+    last 24 hours (from the audit table); ``used``/``limit`` come from every response's
+    ``Sforce-Limit-Info``; ``bulk_limit`` from ``/limits``.
+    """
+
+    budget: ApiBudget = field(default_factory=ApiBudget)
+    spent_calls_24h: int = 0
+    spent_bulk_jobs_24h: int = 0
     calls: int = 0
+    bulk_jobs: int = 0
     used: int | None = None
     limit: int | None = None
+    bulk_limit: int | None = None
 
     def observe(self, header: str | None) -> None:
         """Take the org's usage from a response's Sforce-Limit-Info header."""
@@ -98,14 +120,52 @@ class QuotaGovernor:
         if usage:
             self.used, self.limit = usage
 
-    def check(self, upcoming: int = 1) -> None:
-        """Raise :class:`BudgetExceeded` if ``upcoming`` more calls would break the budget."""
-        if self.max_calls is not None and self.calls + upcoming > self.max_calls:
-            raise BudgetExceeded(f"this run has made {self.calls} Salesforce API calls; its budget is {self.max_calls}")
+    def observe_limits(self, limits: dict[str, Any]) -> None:
+        """Take the org's allowances from a ``/limits`` response."""
+        api = limits.get("DailyApiRequests") or {}
+        if "Max" in api and "Remaining" in api:
+            self.limit, self.used = int(api["Max"]), int(api["Max"]) - int(api["Remaining"])
+        bulk = limits.get("DailyBulkV2QueryJobs") or {}
+        if "Max" in bulk:
+            self.bulk_limit = int(bulk["Max"])
+
+    def record(self, *, bulk_job: bool = False) -> None:
+        self.calls += 1
+        self.bulk_jobs += int(bulk_job)
+
+    def problems(self, calls: int = 1, bulk_jobs: int = 0) -> list[str]:
+        """Why ``calls`` more API calls (``bulk_jobs`` of them creating Bulk jobs) would break a budget."""
+        found = []
+        b = self.budget
+        if b.max_calls_per_run is not None and self.calls + calls > b.max_calls_per_run:
+            found.append(f"this run has made {self.calls} API calls and its cap is {b.max_calls_per_run}")
         if self.used is not None and self.limit:
-            reserve = int(self.limit * self.reserve_share)
-            if self.used + upcoming > self.limit - reserve:
-                raise BudgetExceeded(
-                    f"the org has used {self.used} of {self.limit} daily API requests; this pipeline stops "
-                    f"here to leave {reserve} ({self.reserve_share:.0%}) for other integrations"
+            ceiling = self.limit - int(self.limit * b.reserve_share)
+            if self.used + calls > ceiling:
+                found.append(
+                    f"the org has used {self.used} of {self.limit} daily API requests; pipelines stop at "
+                    f"{ceiling} to leave {b.reserve_share:.0%} for other integrations"
                 )
+        if b.pipeline_share is not None and self.limit:
+            allowed = int(self.limit * b.pipeline_share)
+            spent = self.spent_calls_24h + self.calls
+            if spent + calls > allowed:
+                found.append(
+                    f"this pipeline has spent {spent} API calls in 24 hours; its budget is {allowed} "
+                    f"({b.pipeline_share:.0%} of the org's {self.limit})"
+                )
+        if bulk_jobs and b.bulk_job_share is not None and self.bulk_limit:
+            allowed = int(self.bulk_limit * b.bulk_job_share)
+            spent = self.spent_bulk_jobs_24h + self.bulk_jobs
+            if spent + bulk_jobs > allowed:
+                found.append(
+                    f"this pipeline has created {spent} Bulk 2.0 jobs in 24 hours; its budget is {allowed} "
+                    f"({b.bulk_job_share:.0%} of the org's {self.bulk_limit})"
+                )
+        return found
+
+    def check(self, calls: int = 1, bulk_jobs: int = 0) -> None:
+        """Raise :class:`BudgetExceeded` if the next calls would break a budget."""
+        found = self.problems(calls, bulk_jobs)
+        if found:
+            raise BudgetExceeded("stopping before the Salesforce API budget breaks: " + "; ".join(found))

@@ -1,8 +1,14 @@
 """Salesforce connection settings, read from an Airflow ``salesforce`` connection.
 
 The official provider's connection type is kept (so existing connections and UI forms work):
-``login``/``password`` are the user, extras hold the rest. The token endpoint is ``host`` (a
-My Domain URL, ``https://login.salesforce.com``, ``https://test.salesforce.com`` or a sandbox).
+``login``/``password`` are the user, extras hold the rest (the provider's ``security_token``,
+``domain``, ``consumer_key``, ``private_key``, ``version`` are understood). The login endpoint
+is ``host`` (a My Domain URL, ``https://login.salesforce.com``, ``https://test.salesforce.com``),
+else the provider's ``domain`` extra (``https://<domain>.salesforce.com``).
+
+Auth modes: ``soap`` (user + password + security token, the provider's default, no connected
+app), ``password`` (OAuth username-password flow of a connected app), ``client_credentials``,
+``jwt_bearer`` and ``refresh_token``.
 """
 
 from __future__ import annotations
@@ -10,7 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-AuthMode = Literal["password", "client_credentials", "jwt_bearer", "refresh_token"]
+AuthMode = Literal["soap", "password", "client_credentials", "jwt_bearer", "refresh_token"]
+AUTH_MODES = ("soap", "password", "client_credentials", "jwt_bearer", "refresh_token")
 DEFAULT_LOGIN_URL = "https://login.salesforce.com"
 DEFAULT_VERSION = "62.0"
 
@@ -42,16 +49,21 @@ def _infer_mode(extra: dict[str, Any], login: str | None) -> AuthMode:
         return "jwt_bearer"
     if not login and extra.get("client_secret"):
         return "client_credentials"
-    return "password"
+    # Without a connected app's secret, user + password (+ security token) is the SOAP login,
+    # as in the official provider.
+    return "password" if extra.get("client_secret") or extra.get("consumer_secret") else "soap"
 
 
 def settings_from_connection(conn: Any) -> SalesforceSettings:
     """Build settings from an Airflow connection object (``BaseHook.get_connection``)."""
     extra = dict(conn.extra_dejson)
     mode: AuthMode = extra.get("auth_mode") or _infer_mode(extra, conn.login)
-    if mode not in ("password", "client_credentials", "jwt_bearer", "refresh_token"):
-        raise ValueError(f"connection {conn.conn_id!r}: unknown auth_mode {mode!r}")
-    host = (conn.host or extra.get("login_url") or DEFAULT_LOGIN_URL).rstrip("/")
+    if mode not in AUTH_MODES:
+        raise ValueError(f"connection {conn.conn_id!r}: unknown auth_mode {mode!r}; use one of {AUTH_MODES}")
+    domain = extra.get("domain")
+    host = (
+        conn.host or extra.get("login_url") or (f"https://{domain}.salesforce.com" if domain else DEFAULT_LOGIN_URL)
+    ).rstrip("/")
     if not host.startswith("https://"):
         host = f"https://{host}"
     return SalesforceSettings(
@@ -62,7 +74,7 @@ def settings_from_connection(conn: Any) -> SalesforceSettings:
         password=conn.password or None,
         security_token=extra.get("security_token") or "",
         client_id=extra.get("client_id") or extra.get("consumer_key"),
-        client_secret=extra.get("client_secret"),
+        client_secret=extra.get("client_secret") or extra.get("consumer_secret"),
         private_key=extra.get("private_key"),
         refresh_token=extra.get("refresh_token"),
         ca_bundle=extra.get("ca_bundle"),

@@ -38,6 +38,30 @@ def checked(name: str, allowed: Iterable[str], what: str) -> str:
         raise UnknownIdentifier(f"{what} {name!r} is not among the discovered ones") from None
 
 
+def _select(
+    sobject: str,
+    fields: list[str],
+    conditions: list[str],
+    order_by: list[str],
+    *,
+    allowed_objects: Iterable[str],
+    allowed_fields: list[str],
+) -> str:
+    obj = checked(sobject, allowed_objects, "sObject")
+    columns = [checked(f, allowed_fields, f"field of {obj}") for f in fields]
+    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+    ordered = [f"{checked(o, allowed_fields, 'field of ' + obj)} ASC" for o in order_by]
+    order = f" ORDER BY {', '.join(ordered)}" if ordered else ""
+    return f"SELECT {', '.join(columns)} FROM {obj}{where}{order}"
+
+
+def _cursor_range(cursor: str, start: datetime | None, end: datetime) -> list[str]:
+    conditions = [f"{cursor} < {datetime_literal(end)}"]
+    if start is not None:
+        conditions.insert(0, f"{cursor} >= {datetime_literal(start)}")
+    return conditions
+
+
 def select_window(
     sobject: str,
     fields: list[str],
@@ -54,14 +78,14 @@ def select_window(
     merge dedupes them, where a strict ``>`` would miss the ones committed after the last read.
     """
     allowed = list(allowed_fields)
-    obj = checked(sobject, allowed_objects, "sObject")
-    columns = [checked(f, allowed, f"field of {obj}") for f in fields]
-    cursor_field = checked(cursor, allowed, f"field of {obj}")
-    conditions = [f"{cursor_field} < {datetime_literal(end)}"]
-    if start is not None:
-        conditions.insert(0, f"{cursor_field} >= {datetime_literal(start)}")
-    return (
-        f"SELECT {', '.join(columns)} FROM {obj} WHERE {' AND '.join(conditions)} ORDER BY {cursor_field} ASC, Id ASC"
+    cursor_field = checked(cursor, allowed, f"field of {sobject}")
+    return _select(
+        sobject,
+        fields,
+        _cursor_range(cursor_field, start, end),
+        [cursor_field, "Id"],
+        allowed_objects=allowed_objects,
+        allowed_fields=allowed,
     )
 
 
@@ -74,8 +98,50 @@ def count_window(
     allowed_objects: Iterable[str],
     allowed_fields: Iterable[str],
 ) -> str:
-    select = select_window(
-        sobject, ["Id"], cursor, start, end, allowed_objects=allowed_objects, allowed_fields=allowed_fields
+    allowed = list(allowed_fields)
+    cursor_field = checked(cursor, allowed, f"field of {sobject}")
+    obj = checked(sobject, allowed_objects, "sObject")
+    return f"SELECT COUNT() FROM {obj} WHERE {' AND '.join(_cursor_range(cursor_field, start, end))}"
+
+
+def select_all(
+    sobject: str, fields: list[str], *, allowed_objects: Iterable[str], allowed_fields: Iterable[str]
+) -> str:
+    """``SELECT fields FROM obj ORDER BY Id``: every record (id lists, column refreshes)."""
+    return _select(sobject, fields, [], ["Id"], allowed_objects=allowed_objects, allowed_fields=list(allowed_fields))
+
+
+def count_all(sobject: str, *, allowed_objects: Iterable[str]) -> str:
+    return f"SELECT COUNT() FROM {checked(sobject, allowed_objects, 'sObject')}"
+
+
+def select_by_ids(
+    sobject: str,
+    fields: list[str],
+    ids: list[str],
+    *,
+    allowed_objects: Iterable[str],
+    allowed_fields: Iterable[str],
+) -> str:
+    """``SELECT fields FROM obj WHERE Id IN (...)``; ids are escaped like any other value."""
+    if not ids:
+        raise ValueError("select_by_ids needs at least one id")
+    listed = ", ".join(quote_string(i) for i in ids)
+    return _select(
+        sobject,
+        fields,
+        [f"Id IN ({listed})"],
+        ["Id"],
+        allowed_objects=allowed_objects,
+        allowed_fields=list(allowed_fields),
     )
-    where = select[select.index(" WHERE ") : select.index(" ORDER BY ")]
-    return f"SELECT COUNT() FROM {checked(sobject, allowed_objects, 'sObject')}{where}"
+
+
+def select_earliest(sobject: str, cursor: str, *, allowed_objects: Iterable[str], allowed_fields: Iterable[str]) -> str:
+    """The record with the oldest cursor value (a lower bound for splitting a first load)."""
+    allowed = list(allowed_fields)
+    cursor_field = checked(cursor, allowed, f"field of {sobject}")
+    select = _select(
+        sobject, [cursor_field], [], [cursor_field], allowed_objects=allowed_objects, allowed_fields=allowed
+    )
+    return f"{select} LIMIT 1"

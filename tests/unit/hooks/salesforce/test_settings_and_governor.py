@@ -9,7 +9,7 @@ import pytest
 from airflow.sdk import Connection
 
 from lumina_integration.hooks.salesforce.auth import token_request_body
-from lumina_integration.hooks.salesforce.resilience import BudgetExceeded, QuotaGovernor, parse_usage
+from lumina_integration.hooks.salesforce.resilience import ApiBudget, BudgetExceeded, QuotaGovernor, parse_usage
 from lumina_integration.hooks.salesforce.settings import settings_from_connection
 
 
@@ -69,13 +69,32 @@ def test_usage_header() -> None:
     assert parse_usage(None) is None
 
 
-def test_governor_keeps_the_reserve_and_the_per_run_cap() -> None:
-    governor = QuotaGovernor(reserve_share=0.2, max_calls=None)
-    governor.observe("api-usage=790/1000")
+def test_governor_keeps_the_org_reserve() -> None:
+    governor = QuotaGovernor(ApiBudget(reserve_share=0.2))
+    governor.observe("api-usage=799/1000")
     governor.check()
     governor.observe("api-usage=800/1000")
-    with pytest.raises(BudgetExceeded, match="leave 200"):
+    with pytest.raises(BudgetExceeded, match="leave 20% for other integrations"):
         governor.check()
-    capped = QuotaGovernor(max_calls=3, calls=3)
-    with pytest.raises(BudgetExceeded, match="budget is 3"):
-        capped.check()
+
+
+def test_governor_counts_this_pipelines_last_24_hours() -> None:
+    governor = QuotaGovernor(ApiBudget(reserve_share=0, pipeline_share=0.1), spent_calls_24h=95)
+    governor.observe("api-usage=500/1000")
+    governor.check(calls=5)
+    with pytest.raises(BudgetExceeded, match="spent 95 API calls in 24 hours; its budget is 100"):
+        governor.check(calls=6)
+
+
+def test_governor_caps_bulk_jobs_and_calls_per_run() -> None:
+    governor = QuotaGovernor(ApiBudget(reserve_share=0, bulk_job_share=0.01, max_calls_per_run=3))
+    governor.observe_limits({"DailyApiRequests": {"Max": 1000, "Remaining": 900}, "DailyBulkV2QueryJobs": {"Max": 200}})
+    assert (governor.used, governor.limit, governor.bulk_limit) == (100, 1000, 200)
+    governor.record(bulk_job=True)
+    governor.record(bulk_job=True)
+    governor.check(calls=1)  # a plain call is fine
+    with pytest.raises(BudgetExceeded, match="created 2 Bulk 2.0 jobs in 24 hours; its budget is 2"):
+        governor.check(calls=1, bulk_jobs=1)
+    governor.record()
+    with pytest.raises(BudgetExceeded, match="its cap is 3"):
+        governor.check()
