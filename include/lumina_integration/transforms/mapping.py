@@ -9,6 +9,7 @@ describes and checks mappings; :mod:`lumina_integration.transforms.apply` execut
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -80,6 +81,45 @@ class Mapping(BaseModel):
 
     def entity_schema(self) -> EntitySchema:
         return load_entity(self.entity, self.entity_version)
+
+    def source_fields(self) -> set[str]:
+        """Every source field the mapping reads (the tombstone rule included)."""
+        rules = [*self.columns.values(), *([self.deleted] if self.deleted else [])]
+        return {f for rule in rules for f in rule.source_fields()}
+
+    def source_key(self) -> SourceKey:
+        """How a source record id becomes this entity's primary key (for id reconciliation).
+
+        Needs every key column to be a constant or a plain ``from`` of one id field.
+        """
+        constants: dict[str, str] = {}
+        id_columns: list[tuple[str, str]] = []
+        for key in self.entity_schema().primary_key:
+            rule = self.columns[key]
+            if rule.constant is not None:
+                constants[key] = str(rule.constant)
+            elif rule.from_ is not None and not rule.transform and rule.values is None:
+                id_columns.append((key, rule.from_))
+        if len(id_columns) != 1 or len(constants) + 1 != len(self.entity_schema().primary_key):
+            raise ValueError(
+                f"mapping to {self.entity}: reconciliation needs the key to be constants plus one plain "
+                "'from' of the source id field"
+            )
+        return SourceKey(constants, *id_columns[0])
+
+    def columns_reading(self, fields: set[str]) -> list[str]:
+        """Canonical columns whose rule reads any of ``fields`` (case-insensitive)."""
+        wanted = {f.lower() for f in fields}
+        return [name for name, rule in self.columns.items() if {f.lower() for f in rule.source_fields()} & wanted]
+
+
+@dataclass(frozen=True)
+class SourceKey:
+    """``constants``: key columns with a fixed value; ``id_column`` is read from ``id_field``."""
+
+    constants: dict[str, str]
+    id_column: str
+    id_field: str
 
 
 def check_against_schema(mapping: Mapping, schema: EntitySchema) -> list[str]:

@@ -20,6 +20,8 @@ STATE_TABLE = "lumina_state"
 AUDIT_TABLE = "lumina_audit"
 QUARANTINE_TABLE = "lumina_quarantine"
 LEDGER_TABLE = "lumina_source_ledger"
+SNAPSHOT_TABLE = "lumina_schema_snapshot"
+CHANGES_TABLE = "lumina_schema_changes"
 
 
 def control_table_ddl(d: Dialect, schema: str) -> list[str]:
@@ -69,12 +71,44 @@ def control_table_ddl(d: Dialect, schema: str) -> list[str]:
             run_key TEXT NOT NULL,
             loaded_at {ts} NOT NULL,
             PRIMARY KEY (pipeline_id, source_key, source_version))""",
+        f"""CREATE TABLE IF NOT EXISTS {d.table(schema, SNAPSHOT_TABLE)} (
+            pipeline_id TEXT PRIMARY KEY,
+            source_object TEXT NOT NULL,
+            fields TEXT NOT NULL,
+            run_key TEXT NOT NULL,
+            taken_at {ts} NOT NULL)""",
+        f"""CREATE TABLE IF NOT EXISTS {d.table(schema, CHANGES_TABLE)} (
+            pipeline_id TEXT NOT NULL,
+            source_object TEXT NOT NULL,
+            field TEXT NOT NULL,
+            change TEXT NOT NULL,
+            old_definition TEXT,
+            new_definition TEXT,
+            mapped BOOLEAN NOT NULL,
+            action TEXT NOT NULL,
+            run_key TEXT NOT NULL,
+            detected_at {ts} NOT NULL,
+            PRIMARY KEY (pipeline_id, field, change, run_key))""",
     ]
+
+
+# Columns added to control tables after their first release: (table, column, type), added if missing.
+ADDED_CONTROL_COLUMNS = (
+    (STATE_TABLE, "fields_covered", "TEXT"),
+    (AUDIT_TABLE, "mode", "TEXT"),
+    (AUDIT_TABLE, "api_calls", "BIGINT"),
+    (AUDIT_TABLE, "bulk_jobs", "BIGINT"),
+)
 
 
 def ensure_control_tables(conn: Connection, d: Dialect, schema: str) -> None:
     for statement in control_table_ddl(d, schema):
         conn.execute(text(statement))
+    present: dict[str, set[str]] = {}
+    for table, column, type_ in ADDED_CONTROL_COLUMNS:
+        # Checked first: ALTER TABLE locks the table even when the column is already there.
+        if column not in present.setdefault(table, existing_columns(conn, schema, table)):
+            conn.execute(text(f"ALTER TABLE {d.table(schema, table)} ADD COLUMN {column} {type_}"))
 
 
 def entity_table_ddl(d: Dialect, schema: str, entity: EntitySchema) -> str:

@@ -56,6 +56,7 @@ class SalesforceAdapterHook(BaseHook):
         self.transport_used: str | None = None
         self._described: dict[str, dict[str, Any]] = {}
         self._options = SalesforceOptions()
+        self.reconciled: dict[str, int] = {}
 
     # -- wiring ------------------------------------------------------------------------------
     @cached_property
@@ -311,6 +312,42 @@ class SalesforceAdapterHook(BaseHook):
         for start in range(0, len(ids), IDS_PER_QUERY):
             query = soql.select_by_ids(obj, schema.names, ids[start : start + IDS_PER_QUERY], **allowed)
             yield from reader.read(query, schema, "rest")
+
+    def reconcile(
+        self, obj: str, known_ids: pa.Array, as_of: datetime, options: Mapping[str, Any]
+    ) -> Iterator[pa.RecordBatch]:
+        """Compare every live source id with ``known_ids`` (the warehouse's live ones).
+
+        Yields tombstones stamped ``as_of`` for known ids the source no longer has (hard deletes,
+        purged recycle bins) and the full records of source ids the warehouse lacks (gaps), and
+        leaves the counts in :attr:`reconciled`.
+        """
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        from lumina_integration.hooks.salesforce.reader import tombstones
+
+        opts = self.configure(options)
+        chunks = list(self.ids(obj, options))
+        source_ids = pa.chunked_array(chunks, pa.string()).combine_chunks() if chunks else pa.array([], pa.string())
+        known = known_ids.cast(pa.string())
+        gone = known.filter(pc.invert(pc.is_in(known, value_set=source_ids))).to_pylist()
+        missing = source_ids.filter(pc.invert(pc.is_in(source_ids, value_set=known))).to_pylist()
+        self.reconciled = {"source": len(source_ids), "known": len(known), "gone": len(gone), "missing": len(missing)}
+        self.log.info(
+            "Reconciled %s: %d live in the source, %d in the warehouse; %d gone from the source, %d missing "
+            "from the warehouse",
+            obj,
+            len(source_ids),
+            len(known),
+            len(gone),
+            len(missing),
+        )
+        batch = tombstones(gone, [as_of] * len(gone), self._schema(obj, opts.fields), self.cursor_field(obj))
+        if batch is not None:
+            yield batch
+        if missing:
+            yield from self.read_ids(obj, missing, options)
 
     def read_columns(self, obj: str, fields: list[str], options: Mapping[str, Any]) -> Iterator[pa.RecordBatch]:
         """``Id`` + ``fields`` of every live record (formula refreshes, column-only backfills)."""

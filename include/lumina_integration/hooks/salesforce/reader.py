@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from lumina_integration.hooks.salesforce.bulk import BulkQuery, QueryTimeout
@@ -135,24 +135,22 @@ def split_on_timeout(
             pending += [(middle, high), (low, middle)]
 
 
-def tombstones(deleted: list[dict[str, Any]], schema: pa.Schema, cursor: str, seen: set[str]) -> pa.RecordBatch | None:
-    """Rows for deletions reported by the deleted-records endpoint but not read as IsDeleted rows."""
+def tombstones(ids: list[str], stamps: list[datetime], schema: pa.Schema, cursor: str) -> pa.RecordBatch | None:
+    """Rows that say "this record is gone as of this instant": id, IsDeleted, cursor; all else null."""
     import pyarrow as pa
 
-    fresh = [d for d in deleted if d["id"] not in seen]
-    if not fresh or "IsDeleted" not in schema.names:
+    if not ids or "IsDeleted" not in schema.names:
         return None
     columns: dict[str, pa.Array] = {}
     for field in schema:
         if field.name == "Id":
-            columns[field.name] = pa.array([d["id"] for d in fresh], field.type)
+            columns[field.name] = pa.array(ids, field.type)
         elif field.name == "IsDeleted":
-            columns[field.name] = pa.array([True] * len(fresh), field.type)
+            columns[field.name] = pa.array([True] * len(ids), field.type)
         elif field.name == cursor:
-            stamps = [parse_datetime(d["deletedDate"]) for d in fresh]
             columns[field.name] = pa.array(stamps, field.type)
         else:
-            columns[field.name] = pa.nulls(len(fresh), field.type)
+            columns[field.name] = pa.nulls(len(ids), field.type)
     return pa.RecordBatch.from_pydict(columns, schema=schema)
 
 
