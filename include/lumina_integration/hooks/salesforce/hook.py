@@ -285,8 +285,12 @@ class SalesforceAdapterHook(BaseHook):
             return None
         sobject = self.describe(obj)["name"]
         found = self.client.call(lambda: getattr(self.client.sf, sobject).deleted(start, window.end))
-        inside = [d for d in found.get("deletedRecords", []) if window.contains(parse_datetime(d["deletedDate"]))]
-        return tombstones(inside, schema, cursor, seen)
+        inside = [
+            (d["id"], parse_datetime(d["deletedDate"]))
+            for d in found.get("deletedRecords", [])
+            if d["id"] not in seen and window.contains(parse_datetime(d["deletedDate"]))
+        ]
+        return tombstones([i for i, _ in inside], [t for _, t in inside], schema, cursor)
 
     def ids(self, obj: str, options: Mapping[str, Any]) -> Iterator[pa.Array]:
         """Every live record id of ``obj`` (id-only, for reconciliation)."""
