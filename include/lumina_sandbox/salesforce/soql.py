@@ -1,29 +1,19 @@
-"""The SOQL subset the Salesforce sandbox understands: a tokenizer, a recursive-descent parser and an executor.
+"""The SOQL subset the Salesforce sandbox understands: a tokenizer and a recursive-descent parser.
 
-``parse`` turns a SOQL statement into a ``Query``; ``execute`` filters, orders, pages and projects in-memory
-records (dicts keyed by canonical API names) with it. Anything outside the subset, and anything real Salesforce
-would reject, raises ``SoqlError`` with Salesforce's own ``errorCode`` so clients see the failures they would see
-against a real org.
+``parse`` turns a SOQL statement into a ``Query`` tree (``lumina_sandbox.salesforce.sql`` compiles it to SQL).
+Anything outside the subset, and anything real Salesforce would reject at parse time, raises ``SoqlError`` with
+Salesforce's own ``errorCode``; ``SoqlError.located`` renders the message the way Salesforce does, with the
+offending line, a caret and ``ERROR at Row:r:Column:c``.
 
-Where the sandbox is stricter or simpler than Salesforce, it follows Salesforce's documented rules:
-
-* mixing AND and OR at one level without parentheses is MALFORMED_QUERY, as in Salesforce;
-* a filter value of the wrong kind for its field (a quoted value against a dateTime field, a number against a
-  text field, ...) is INVALID_FIELD "value of filter criterion for field 'X' must be of type ...";
-* ids in filters must be 15 or 18 alphanumeric characters (INVALID_QUERY_FILTER_OPERATOR "invalid ID field");
-  a 15-character id is widened to its 18-character form, as Salesforce does;
-* a boolean field that holds None behaves as false (Salesforce's checkboxes are never null).
-
-Text equality (=, !=, IN, LIKE) is case-insensitive; <, <=, >, >= and ORDER BY use ordinal ordering of the stored
-values so keyset paging sees the same order it filters on.
+Mixing AND and OR at one level without parentheses is MALFORMED_QUERY, as in Salesforce. The query keeps the
+position of every name it mentions so that errors found later (an unknown field) point at the right column.
 """
 
 from __future__ import annotations
 
-import operator
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeAlias
@@ -62,10 +52,23 @@ class SoqlError(Exception):
     INVALID_QUERY_FILTER_OPERATOR, NUMBER_OUTSIDE_VALID_RANGE); ``message`` is Salesforce-style text.
     """
 
-    def __init__(self, error_code: str, message: str) -> None:
+    def __init__(self, error_code: str, message: str, pos: int | None = None) -> None:
         super().__init__(f"{error_code}: {message}")
         self.error_code = error_code
         self.message = message
+        self.pos = pos
+
+    def located(self, soql: str) -> str:
+        """Salesforce's message form: the query line, a caret under the error, its row and column, the text."""
+        if self.pos is None:
+            return self.message
+        pos = min(max(self.pos, 0), len(soql))
+        start = soql.rfind("\n", 0, pos) + 1
+        end = soql.find("\n", pos)
+        line = soql[start : end if end >= 0 else len(soql)]
+        row = soql.count("\n", 0, pos) + 1
+        column = pos - start + 1
+        return f"\n{line}\n{' ' * (column - 1)}^\nERROR at Row:{row}:Column:{column}\n{self.message}"
 
 
 # --- syntax tree -------------------------------------------------------------------------------------------------
@@ -152,6 +155,11 @@ class Query:
     order_by: list[OrderItem]
     limit: int | None
     offset: int | None
+    positions: dict[str, int] = field(default_factory=dict, compare=False)
+
+    def position(self, name: str) -> int | None:
+        """Where ``name`` (a field, or the object) first appears in the statement."""
+        return self.positions.get(name.lower())
 
 
 # --- tokenizer ---------------------------------------------------------------------------------------------------
@@ -190,9 +198,9 @@ def _tokenize(soql: str) -> list[_Token]:
         match = _TOKEN_RE.match(soql, pos)
         if match is None:
             if soql[pos] == "'":
-                raise SoqlError("MALFORMED_QUERY", f"unterminated string literal starting at column {pos + 1}")
+                raise SoqlError("MALFORMED_QUERY", "unterminated string literal", pos)
             bad = re.match(r"\S+", soql[pos:])
-            raise SoqlError("MALFORMED_QUERY", f"unexpected token: '{bad.group() if bad else soql[pos]}'")
+            raise SoqlError("MALFORMED_QUERY", f"unexpected token: '{bad.group() if bad else soql[pos]}'", pos)
         kind = match.lastgroup or ""
         if kind != "ws":
             tokens.append(_Token(kind, match.group(), pos))
@@ -224,6 +232,22 @@ def _scan_string(body: str, *, like: bool) -> Iterator[tuple[str, bool]]:
 
 def _decode_string(body: str) -> str:
     return "".join(char for char, _ in _scan_string(body, like=False))
+
+
+def like_pattern(body: str) -> str:
+    """A LIKE pattern body (as written between the quotes) as an SQLite LIKE pattern with ``ESCAPE '\\'``."""
+    parts = []
+    for char, escaped in _scan_string(body, like=True):
+        if escaped and char in "%_\\" or (not escaped and char == "\\"):
+            parts.append("\\" + char)
+        else:
+            parts.append(char)
+    return "".join(parts)
+
+
+def like_regex(body: str) -> re.Pattern[str]:
+    """A LIKE pattern body as a case-insensitive regular expression (for text beyond ASCII)."""
+    return _like_regex(body)
 
 
 def _like_regex(body: str) -> re.Pattern[str]:
@@ -268,6 +292,7 @@ class _Parser:
     def __init__(self, tokens: list[_Token]) -> None:
         self.tokens = tokens
         self.index = 0
+        self.positions: dict[str, int] = {}
 
     # token helpers
 
@@ -301,11 +326,12 @@ class _Parser:
         message = f"unexpected token: '{token.text}'"
         if token.upper in _UNSUPPORTED:
             message += f" ({token.upper} is valid SOQL that the Salesforce sandbox does not support)"
-        return SoqlError("MALFORMED_QUERY", message)
+        return SoqlError("MALFORMED_QUERY", message, token.pos)
 
-    @staticmethod
-    def unsupported(what: str) -> SoqlError:
-        return SoqlError("MALFORMED_QUERY", f"{what} is valid SOQL that the Salesforce sandbox does not support")
+    def unsupported(self, what: str) -> SoqlError:
+        return SoqlError(
+            "MALFORMED_QUERY", f"{what} is valid SOQL that the Salesforce sandbox does not support", self.peek().pos
+        )
 
     # grammar
 
@@ -322,6 +348,7 @@ class _Parser:
         else:
             fields = self.select_list()
         self.expect_keyword("FROM")
+        self.positions["__object__"] = self.peek().pos
         sobject = self.name("object")
         where = None
         if self.at_keyword("WHERE"):
@@ -334,7 +361,7 @@ class _Parser:
             raise SoqlError("NUMBER_OUTSIDE_VALID_RANGE", f"Maximum SOQL offset allowed is {MAX_OFFSET}")
         if self.peek().kind != "eof":
             raise self.unexpected()
-        return Query(sobject, fields, count_only, where, order_by, limit, offset)
+        return Query(sobject, fields, count_only, where, order_by, limit, offset, self.positions)
 
     def select_list(self) -> list[str]:
         fields: list[str] = []
@@ -344,7 +371,7 @@ class _Parser:
                 raise self.unsupported("a subquery in SELECT")
             field = self.name("field")
             if field.lower() in seen:
-                raise SoqlError("MALFORMED_QUERY", f"duplicate field selected: {field}")
+                raise SoqlError("MALFORMED_QUERY", f"duplicate field selected: {field}", self.tokens[self.index - 1].pos)
             seen.add(field.lower())
             fields.append(field)
             if not self.at_punct(","):
@@ -361,6 +388,7 @@ class _Parser:
         if "." in token.text:
             raise self.unsupported(f"the relationship {what} '{token.text}'")
         self.advance()
+        self.positions.setdefault(token.text.lower(), token.pos)
         return token.text
 
     def order_by(self) -> list[OrderItem]:
@@ -473,271 +501,3 @@ class _Parser:
             raise self.unexpected()
         self.advance()
         return result
-
-
-# --- executor ----------------------------------------------------------------------------------------------------
-
-Record: TypeAlias = Mapping[str, Any]
-Predicate: TypeAlias = Callable[[Record], bool]
-
-_COMPARATORS: dict[str, Callable[[Any, Any], bool]] = {
-    "=": operator.eq,
-    "!=": operator.ne,
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-}
-_ID_RE = re.compile(r"[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?")
-_ID_SUFFIX_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
-
-
-def _id18(value: str) -> str:
-    """Widen a 15-character id to 18 characters (the suffix encodes which characters are upper case)."""
-    if len(value) != 15:
-        return value
-    suffix = ""
-    for start in range(0, 15, 5):
-        bits = sum(1 << i for i, char in enumerate(value[start : start + 5]) if "A" <= char <= "Z")
-        suffix += _ID_SUFFIX_CHARS[bits]
-    return value + suffix
-
-
-class _Schema:
-    """Case-insensitive field lookup for one sObject."""
-
-    def __init__(self, sobject: str, field_types: Mapping[str, str]) -> None:
-        self.sobject = sobject
-        self.fields = {name.lower(): (name, kind.lower()) for name, kind in field_types.items()}
-
-    def resolve(self, field: str) -> tuple[str, str]:
-        """(canonical name, Salesforce type) of a field as written in the query."""
-        try:
-            return self.fields[field.lower()]
-        except KeyError:
-            raise SoqlError("INVALID_FIELD", _NO_SUCH_COLUMN.format(field=field, entity=self.sobject)) from None
-
-    def filterable(self, field: str) -> tuple[str, str]:
-        name, kind = self.resolve(field)
-        if kind in _COMPOUND_TYPES:
-            raise SoqlError(
-                "INVALID_FIELD",
-                f"field '{name}' can not be filtered in a query call: compound fields cannot be filtered",
-            )
-        return name, kind
-
-
-def _category(kind: str) -> str:
-    if kind in _ID_TYPES:
-        return "id"
-    if kind in _NUMBER_TYPES:
-        return "number"
-    if kind in ("boolean", "date", "datetime"):
-        return kind
-    return "text"  # known text types, and any type the sandbox has no special rules for
-
-
-# (literal kind the category takes, the type Salesforce names in its error, whether that type is quoted)
-_EXPECTED: dict[str, tuple[str, str, bool]] = {
-    "id": ("string", "id", True),
-    "text": ("string", "string", True),
-    "number": ("number", "double", False),
-    "boolean": ("boolean", "boolean", False),
-    "date": ("date", "date", False),
-    "datetime": ("datetime", "dateTime", False),
-}
-
-
-def _coerce(name: str, kind: str, category: str, value: Value) -> Any:
-    """The literal as the Python value stored for this field's category; None for null."""
-    if value.kind == "null":
-        return None
-    literal_kind, type_name, quoted = _EXPECTED[category]
-    if category == "number":
-        type_name = {"int": "integer"}.get(kind, kind)
-    if value.kind != literal_kind:
-        enclosed = "should be enclosed in quotes" if quoted else "should not be enclosed in quotes"
-        raise SoqlError(
-            "INVALID_FIELD", f"value of filter criterion for field '{name}' must be of type {type_name} and {enclosed}"
-        )
-    if category == "id":
-        if value.value and not _ID_RE.fullmatch(value.value):
-            raise SoqlError("INVALID_QUERY_FILTER_OPERATOR", f"invalid ID field: {value.value}")
-        return _id18(value.value)
-    if category == "text":
-        return value.value.casefold()
-    return value.value
-
-
-def _number_matcher(literal: Decimal, compare: Callable[[Any, Any], bool]) -> Predicate:
-    """Compare stored ints, Decimals and floats with a Decimal literal without float/Decimal exactness surprises."""
-    as_float = float(literal)
-
-    def matches(stored: Any) -> bool:
-        return compare(stored, as_float if isinstance(stored, float) else literal)
-
-    return matches
-
-
-class _Compiler:
-    """Turns a WHERE tree into one Python closure, resolving names and checking literal types up front."""
-
-    def __init__(self, schema: _Schema) -> None:
-        self.schema = schema
-
-    def compile(self, expr: Expr) -> Predicate:
-        if isinstance(expr, And):
-            return _all_of([self.compile(e) for e in expr.operands])
-        if isinstance(expr, Or):
-            return _any_of([self.compile(e) for e in expr.operands])
-        if isinstance(expr, Not):
-            inner = self.compile(expr.operand)
-            return lambda record: not inner(record)
-        if isinstance(expr, Comparison):
-            return self.comparison(expr)
-        if isinstance(expr, InList):
-            return self.in_list(expr)
-        return self.like(expr)
-
-    def comparison(self, expr: Comparison) -> Predicate:
-        name, kind = self.schema.filterable(expr.field)
-        category = _category(kind)
-        literal = _coerce(name, kind, category, expr.value)
-        op = expr.op
-        if category == "boolean":
-            if op not in ("=", "!="):
-                raise SoqlError("INVALID_QUERY_FILTER_OPERATOR", f"invalid operator on boolean field '{name}': {op}")
-            # Salesforce treats a null checkbox as false, so `= null` means `= false`.
-            wanted = bool(literal)
-            if op == "=":
-                return lambda record: bool(record.get(name)) is wanted
-            return lambda record: bool(record.get(name)) is not wanted
-        if literal is None:
-            if op == "=":
-                return lambda record: record.get(name) is None
-            if op == "!=":
-                return lambda record: record.get(name) is not None
-            return lambda record: False
-        if category == "text" and op in ("=", "!="):
-            equal = op == "="
-
-            def text_equality(record: Record) -> bool:
-                stored = record.get(name)
-                return isinstance(stored, str) and (stored.casefold() == literal) is equal
-
-            return text_equality
-        if category == "text":
-            # ordering compares the literal as written, not its case-folded form
-            literal = expr.value.value
-        compare = _COMPARATORS[op]
-        if category == "number":
-            matches = _number_matcher(literal, compare)
-
-            def number_comparison(record: Record) -> bool:
-                stored = record.get(name)
-                return stored is not None and matches(stored)
-
-            return number_comparison
-
-        def comparison(record: Record) -> bool:
-            stored = record.get(name)
-            return stored is not None and compare(stored, literal)
-
-        return comparison
-
-    def in_list(self, expr: InList) -> Predicate:
-        name, kind = self.schema.filterable(expr.field)
-        category = _category(kind)
-        if category == "boolean":
-            raise SoqlError("INVALID_QUERY_FILTER_OPERATOR", f"invalid operator on boolean field '{name}': IN")
-        literals = [_coerce(name, kind, category, value) for value in expr.values]
-        with_null = any(value is None for value in literals)
-        members = {value for value in literals if value is not None}
-        floats = {float(value) for value in members} if category == "number" else set()
-        negated = expr.negated
-
-        def member(stored: Any) -> bool:
-            if category == "text":
-                return isinstance(stored, str) and stored.casefold() in members
-            if isinstance(stored, float):
-                return stored in floats
-            return stored in members
-
-        def in_list(record: Record) -> bool:
-            stored = record.get(name)
-            if stored is None:
-                return with_null and not negated
-            return member(stored) is not negated
-
-        return in_list
-
-    def like(self, expr: Like) -> Predicate:
-        name, kind = self.schema.filterable(expr.field)
-        if _category(kind) != "text":
-            raise SoqlError("INVALID_QUERY_FILTER_OPERATOR", f"invalid operator on {kind} field '{name}': LIKE")
-        fullmatch = _like_regex(expr.pattern).fullmatch
-
-        def like(record: Record) -> bool:
-            stored = record.get(name)
-            return isinstance(stored, str) and fullmatch(stored) is not None
-
-        return like
-
-
-def _all_of(predicates: list[Predicate]) -> Predicate:
-    if len(predicates) == 2:
-        first, second = predicates
-        return lambda record: first(record) and second(record)
-    return lambda record: all(predicate(record) for predicate in predicates)
-
-
-def _any_of(predicates: list[Predicate]) -> Predicate:
-    if len(predicates) == 2:
-        first, second = predicates
-        return lambda record: first(record) or second(record)
-    return lambda record: any(predicate(record) for predicate in predicates)
-
-
-def _sort_key(name: str, nulls_low: bool) -> Callable[[Record], tuple[Any, ...]]:
-    """A key that never compares None with a value: nulls get their own leading rank."""
-    null_rank, value_rank = (0, 1) if nulls_low else (1, 0)
-
-    def key(record: Record) -> tuple[Any, ...]:
-        stored = record.get(name)
-        return (null_rank,) if stored is None else (value_rank, stored)
-
-    return key
-
-
-def execute(
-    query: Query, records: Iterable[Mapping[str, Any]], field_types: Mapping[str, str]
-) -> list[dict[str, Any]] | int:
-    """Filter, order, offset/limit and project ``records``; an int for COUNT() queries.
-
-    ``field_types`` maps each field of the sObject to its Salesforce type (looked up case-insensitively).
-    Every name in the query is checked before any record is read, so an unknown field fails even on an empty
-    object. Result rows are keyed by canonical field names in SELECT order, values as stored.
-    """
-    schema = _Schema(query.sobject, field_types)
-    selected = [schema.resolve(field)[0] for field in query.fields]
-    predicate = _Compiler(schema).compile(query.where) if query.where is not None else None
-    keys: list[tuple[Callable[[Record], tuple[Any, ...]], bool]] = []
-    for item in query.order_by:
-        name, kind = schema.resolve(item.field)
-        if kind in _COMPOUND_TYPES:
-            raise SoqlError("INVALID_FIELD", f"field '{name}' can not be sorted in a query call")
-        nulls_first = item.ascending if item.nulls_first is None else item.nulls_first
-        # with reverse=True the lowest key ends up last, so "nulls first" means nulls rank high
-        keys.append((_sort_key(name, nulls_first == item.ascending), item.ascending))
-
-    rows = [record for record in records if predicate(record)] if predicate else list(records)
-    if not query.count_only:
-        # one stable pass per key, least significant first, so each key can have its own direction
-        for key, ascending in reversed(keys):
-            rows.sort(key=key, reverse=not ascending)
-    start = query.offset or 0
-    stop = None if query.limit is None else start + query.limit
-    page = rows[start:stop]
-    if query.count_only:
-        return len(page)
-    return [{name: record.get(name) for name in selected} for record in page]
