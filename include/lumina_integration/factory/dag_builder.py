@@ -12,14 +12,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, Param
+from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, CronTriggerTimetable, Param
 
 from lumina_integration.factory.spec import PipelineSpec
 from lumina_integration.factory.specs import LoadedSpec, iter_specs
 from lumina_integration.hooks.registry import adapter_info, options_model
 from lumina_integration.operators.extract import ExtractOperator
 from lumina_integration.operators.load import LoadOperator, entity_asset_uri
-from lumina_integration.operators.plan import PlanOperator
+from lumina_integration.operators.plan import PlanOperator, RunMode
 from lumina_integration.operators.transform import TransformOperator
 from lumina_integration.operators.validate import ValidateOperator
 from lumina_integration.transforms.mapping import Mapping, load_mapping
@@ -64,9 +64,13 @@ def check_pipeline(loaded: LoadedSpec, dags_dir: Path) -> Mapping:
         return FieldProblem(field_line(loaded.path, loc), ".".join(map(str, loc)), message)
 
     try:
-        adapter_info(spec.source.type)
+        info = adapter_info(spec.source.type)
     except LookupError as exc:
         raise YamlModelError(shown, [problem(["source", "type"], str(exc))]) from exc
+    for kind in ("reconcile", "refresh"):
+        if getattr(spec.maintenance, kind) and kind not in info.maintenance:
+            message = f"the {spec.source.type} adapter has no {kind} runs (it offers {list(info.maintenance)})"
+            raise YamlModelError(shown, [problem(["maintenance", kind], message)])
     try:
         validate_yaml_data(options_model(spec.source.type), spec.source.options, None, shown)
     except YamlModelError as exc:
@@ -103,37 +107,23 @@ def _doc_md(spec: PipelineSpec, mapping: Mapping, shown: Path) -> str:
     )
 
 
-def build_dag(spec: PipelineSpec, mapping: Mapping, shown: Path) -> DAG:
+MAINTENANCE_DOCS = {
+    "reconcile": "Compares every live record id of the source with the warehouse: ids the source no longer has "
+    "(hard deletes, purged recycle bins) become tombstones; ids the warehouse lacks are read and loaded.",
+    "refresh": "Re-reads the id and the formula fields (values that change without a cursor bump) of every live "
+    "record, plus mapped fields no load has filled yet (a column-only backfill), and updates only the rows "
+    "whose values differ.",
+}
+
+
+def _steps(dag: DAG, spec: PipelineSpec, mapping: Mapping, mode: RunMode) -> None:
+    """``plan >> extract >> transform >> validate >> load`` for one run mode, inside ``dag``."""
     pipeline = spec.model_dump(mode="json")
-    tags = [
-        f"domain:{spec.domain}",
-        f"source:{spec.source.type}",
-        f"owner:{spec.owner}",
-        f"entity:{mapping.entity}",
-    ]
-    default_args: dict[str, Any] = {
-        "owner": spec.owner,
-        "retries": spec.retries,
-        "retry_delay": spec.retry_delay,
-        "retry_exponential_backoff": True,
-        "max_retry_delay": spec.max_retry_delay,
-    }
-    dag = DAG(
-        dag_id=spec.dag_id,
-        description=(spec.description or f"{spec.source.type} {spec.source.object} -> {mapping.entity}")[:200],
-        doc_md=_doc_md(spec, mapping, shown),
-        # Runs own a data interval: backfills reprocess exactly their interval.
-        schedule=CronDataIntervalTimetable(spec.schedule, timezone="UTC"),
-        start_date=datetime.combine(spec.start_date, datetime.min.time(), tzinfo=UTC),
-        catchup=spec.catchup,
-        max_active_runs=spec.max_active_runs,
-        tags=sorted(set(tags + spec.tags)),
-        default_args=default_args,
-        params=RUN_PARAMS,
-    )
+    pool = adapter_info(spec.source.type).pool
+    source_calls: dict[str, Any] = {"pool": pool} if pool else {}
     with dag:
-        plan = PlanOperator(task_id="plan", pipeline=pipeline)
-        extract = ExtractOperator(task_id="extract", pipeline=pipeline)
+        plan = PlanOperator(task_id="plan", pipeline=pipeline, mode=mode, **source_calls)
+        extract = ExtractOperator(task_id="extract", pipeline=pipeline, **source_calls)
         transform = TransformOperator(task_id="transform", pipeline=pipeline)
         validate = ValidateOperator(task_id="validate", pipeline=pipeline)
         load = LoadOperator(
@@ -142,7 +132,64 @@ def build_dag(spec: PipelineSpec, mapping: Mapping, shown: Path) -> DAG:
             outlets=[Asset(name=f"warehouse.{mapping.entity}", uri=entity_asset_uri(mapping.entity))],
         )
         plan >> extract >> transform >> validate >> load
+
+
+def _dag_kwargs(spec: PipelineSpec, mapping: Mapping) -> dict[str, Any]:
+    tags = [
+        f"domain:{spec.domain}",
+        f"source:{spec.source.type}",
+        f"owner:{spec.owner}",
+        f"entity:{mapping.entity}",
+    ]
+    return {
+        "start_date": datetime.combine(spec.start_date, datetime.min.time(), tzinfo=UTC),
+        "tags": sorted(set(tags + spec.tags)),
+        "default_args": {
+            "owner": spec.owner,
+            "retries": spec.retries,
+            "retry_delay": spec.retry_delay,
+            "retry_exponential_backoff": True,
+            "max_retry_delay": spec.max_retry_delay,
+        },
+    }
+
+
+def build_dag(spec: PipelineSpec, mapping: Mapping, shown: Path) -> DAG:
+    dag = DAG(
+        dag_id=spec.dag_id,
+        description=(spec.description or f"{spec.source.type} {spec.source.object} -> {mapping.entity}")[:200],
+        doc_md=_doc_md(spec, mapping, shown),
+        # Runs own a data interval: backfills reprocess exactly their interval.
+        schedule=CronDataIntervalTimetable(spec.schedule, timezone="UTC"),
+        catchup=spec.catchup,
+        max_active_runs=spec.max_active_runs,
+        params=RUN_PARAMS,
+        **_dag_kwargs(spec, mapping),
+    )
+    _steps(dag, spec, mapping, "incremental")
     return dag
+
+
+def build_maintenance_dags(spec: PipelineSpec, mapping: Mapping, shown: Path) -> list[DAG]:
+    """``<dag_id>__reconcile`` and ``<dag_id>__refresh``, for the kinds the spec schedules."""
+    dags = []
+    for kind in ("reconcile", "refresh"):
+        schedule = getattr(spec.maintenance, kind)
+        if not schedule:
+            continue
+        dag = DAG(
+            dag_id=f"{spec.dag_id}__{kind}",
+            description=f"{kind} of {spec.dag_id} ({spec.source.object} -> {mapping.entity})",
+            doc_md="\n\n".join([f"### {spec.dag_id}__{kind}", MAINTENANCE_DOCS[kind], _doc_md(spec, mapping, shown)]),
+            # No data interval: each run looks at the whole object as of the source's clock.
+            schedule=CronTriggerTimetable(schedule, timezone="UTC"),
+            catchup=False,
+            max_active_runs=1,
+            **_dag_kwargs(spec, mapping),
+        )
+        _steps(dag, spec, mapping, kind)
+        dags.append(dag)
+    return dags
 
 
 def load_pipeline_dags(dags_dir: Path) -> dict[str, DAG]:
@@ -158,7 +205,10 @@ def load_pipeline_dags(dags_dir: Path) -> dict[str, DAG]:
         except YamlModelError as exc:
             errors.append(str(exc))
             continue
-        dags[item.spec.dag_id] = build_dag(item.spec, mapping, item.path.relative_to(dags_dir.parent))
+        shown = item.path.relative_to(dags_dir.parent)
+        dags[item.spec.dag_id] = build_dag(item.spec, mapping, shown)
+        for dag in build_maintenance_dags(item.spec, mapping, shown):
+            dags[dag.dag_id] = dag
     if errors:
         placeholder = InvalidSpecsDag(dag_id="lumina_invalid_pipeline_specs", schedule=None)
         placeholder.spec_errors = errors

@@ -81,6 +81,17 @@ class ValidationSpec(_Strict):
     policy: Literal["quarantine", "fail"] = "quarantine"
 
 
+class SchemaDriftSpec(_Strict):
+    """What a run does when the source's fields changed since the last load (adapters that describe fields).
+
+    ``evolve``: read the source as it is now and log every change; ``freeze``: keep reading the
+    first snapshot's fields, fail on a removed or retyped mapped field; ``quarantine``: while a
+    mapped field is removed or retyped, send the run's records to quarantine instead of loading.
+    """
+
+    policy: Literal["evolve", "freeze", "quarantine"] = "evolve"
+
+
 class LoadSpec(_Strict):
     """The warehouse side. ``deletes``: tombstones set ``_is_deleted`` (soft) or remove the row (hard)."""
 
@@ -112,6 +123,22 @@ def _check_schedule(value: str) -> str:
     return value
 
 
+# Cron with 5 fields or a preset; checked when the spec is read.
+Schedule = Annotated[str, BeforeValidator(_check_schedule)]
+
+
+class MaintenanceSpec(_Strict):
+    """Periodic runs beside the incremental one, each its own DAG (``<dag_id>__<kind>``).
+
+    Args:
+        reconcile: schedule of the id reconciliation (hard deletes, gaps); None: no such DAG.
+        refresh: schedule of the formula refresh and column-only backfills; None: no such DAG.
+    """
+
+    reconcile: Schedule | None = None
+    refresh: Schedule | None = None
+
+
 class PipelineDefaults(_Strict):
     """What a ``_defaults.yaml`` beside specs may set for every pipeline below its folder."""
 
@@ -126,6 +153,8 @@ class PipelineDefaults(_Strict):
     validation: dict[str, Any] | None = None
     load: dict[str, Any] | None = None
     staging: dict[str, Any] | None = None
+    schema_drift: dict[str, Any] | None = None
+    maintenance: dict[str, Any] | None = None
 
 
 class PipelineSpec(_Strict):
@@ -135,7 +164,7 @@ class PipelineSpec(_Strict):
     description: str = ""
     owner: str
     tags: list[str] = []
-    schedule: Annotated[str, BeforeValidator(_check_schedule)]
+    schedule: Schedule
     start_date: date
     catchup: bool = False
     retries: Annotated[int, Field(ge=0, le=10)] = 2
@@ -148,6 +177,8 @@ class PipelineSpec(_Strict):
     validation: ValidationSpec = ValidationSpec()
     load: LoadSpec = LoadSpec()
     staging: StagingSpec = StagingSpec()
+    schema_drift: SchemaDriftSpec = SchemaDriftSpec()
+    maintenance: MaintenanceSpec = MaintenanceSpec()
     domain: str = ""
 
     @field_validator("dag_id")

@@ -35,6 +35,13 @@ SOURCE_VERSION = "_lumina_source_version"  # its version (an S3 ETag, an API eta
 SOURCE_MODIFIED = "_lumina_source_modified"  # when that resource last changed at the source
 
 
+class StopRun(RuntimeError):
+    """The source, or a budget, says stop: retrying the task would not help, only burn quota.
+
+    The steps turn it into AirflowFailException (failed, not retried), with the message as is.
+    """
+
+
 @dataclass(frozen=True)
 class SourceObject:
     """Something an adapter can read: a file-drop prefix, an sObject, a table."""

@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from lumina_integration.hooks.base import StopRun
+
 VARIABLE_PREFIX = "lumina_breaker__"
 
 
-class CircuitOpen(RuntimeError):
+class CircuitOpen(StopRun):
     """The system's breaker is open: no call is made until it closes."""
 
 

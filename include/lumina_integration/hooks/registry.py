@@ -16,11 +16,20 @@ from pydantic import BaseModel
 
 @dataclass(frozen=True)
 class AdapterInfo:
+    """An adapter's registration.
+
+    Attributes:
+        pool: the Airflow pool the tasks that call the system run in (sized below its limits).
+        maintenance: the maintenance runs it supports (``reconcile``, ``refresh``).
+    """
+
     name: str
     conn_types: tuple[str, ...]
     hook_class: str
     options_model: str
     description: str
+    pool: str | None = None
+    maintenance: tuple[str, ...] = ()
 
 
 ADAPTERS: dict[str, AdapterInfo] = {
@@ -30,6 +39,7 @@ ADAPTERS: dict[str, AdapterInfo] = {
         hook_class="lumina_integration.hooks.file_drop.FileDropHook",
         options_model="lumina_integration.hooks.file_drop_options.FileDropOptions",
         description="CSV, JSON and XML exports landing under an S3 prefix",
+        pool="file_drop",
     ),
     "salesforce": AdapterInfo(
         name="salesforce",
@@ -37,6 +47,8 @@ ADAPTERS: dict[str, AdapterInfo] = {
         hook_class="lumina_integration.hooks.salesforce.hook.SalesforceAdapterHook",
         options_model="lumina_integration.hooks.salesforce.options.SalesforceOptions",
         description="Salesforce sObjects over REST or Bulk API 2.0, incremental by SystemModstamp",
+        pool="salesforce_api",
+        maintenance=("reconcile", "refresh"),
     ),
 }
 

@@ -7,7 +7,8 @@ never pay for pyarrow, boto3, SQLAlchemy or Great Expectations.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,7 @@ from lumina_integration.factory.spec import PipelineSpec
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from lumina_integration.hooks.base import RunContext
     from lumina_integration.warehouse.connection import WarehouseTarget
 
 
@@ -67,3 +69,24 @@ class PipelineStepOperator(BaseOperator):
         from lumina_integration.warehouse.connection import warehouse_target
 
         return warehouse_target(self.spec.load.warehouse_conn_id)
+
+    def source(self, run: RunContext | None = None) -> Any:
+        """The pipeline's source adapter, bound to this run when the adapter takes a run context."""
+        from lumina_integration.hooks.registry import build_adapter
+
+        adapter = build_adapter(self.spec.source.type, self.spec.source.conn_id)
+        if run is not None and hasattr(adapter, "bind"):
+            adapter.bind(run)
+        return adapter
+
+    @contextmanager
+    def stop_without_retry(self) -> Iterator[None]:
+        """A source or budget refusal fails the task without a retry (it would only burn quota)."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from lumina_integration.hooks.base import StopRun
+
+        try:
+            yield
+        except StopRun as exc:
+            raise AirflowFailException(str(exc)) from exc

@@ -1,45 +1,96 @@
-"""The extract step: stream the window's records from the source into raw Parquet parts."""
+"""The extract step: stream the source's records for this run into raw Parquet parts.
+
+What is read depends on the run's mode (decided by ``plan``):
+- ``incremental``: the records whose cursor is in the window (deletions as tombstones);
+- ``reconcile``: tombstones for warehouse ids the source no longer has, plus the records the
+  warehouse lacks (the adapter compares every live id);
+- ``refresh``: the id and the refreshed fields of every live record.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from lumina_integration.operators.base import PipelineStepOperator
 
 if TYPE_CHECKING:
+    import pyarrow as pa
     from airflow.sdk import Context
 
 
 class ExtractOperator(PipelineStepOperator):
-    """Reads ``plan``'s window through the source adapter; writes ``raw/.../<run key>/``."""
+    """Reads what ``plan`` decided through the source adapter; writes ``raw/.../<run key>/``."""
 
     ui_color = "#e3f4ea"
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from lumina_integration.hooks.registry import build_adapter
+        from lumina_integration.hooks.base import RunContext
+        from lumina_integration.staging.checkpoint import S3Checkpoint
         from lumina_integration.staging.parts import PartWriter
-        from lumina_integration.warehouse.state import loaded_versions
-        from lumina_integration.window import Window
 
-        spec, plan = self.spec, self.upstream(context, "plan")
-        window = Window.from_xcom(plan["window"])
-        already: frozenset[tuple[str, str]] = frozenset()
-        if not plan["reprocess"]:
-            target = self.warehouse()
-            already = loaded_versions(target.engine, target.schema, spec.pipeline_id, window.start)
-        adapter = build_adapter(spec.source.type, spec.source.conn_id)
-        writer = PartWriter(self.lake(), spec.staging.bucket, self.prefix("raw", context))
-        for batch in adapter.read(spec.source.object, window, spec.source.options, already_loaded=already):
-            writer.write(batch)
+        spec, plan, lake = self.spec, self.upstream(context, "plan"), self.lake()
+        checkpoint = S3Checkpoint(lake, spec.staging.bucket, self.prefix("checkpoints", context))
+        calls_24h, jobs_24h = plan.get("spent_24h", [0, 0])
+        writer = PartWriter(lake, spec.staging.bucket, self.prefix("raw", context))
+        with self.stop_without_retry():
+            adapter = self.source(RunContext(spec.pipeline_id, checkpoint, calls_24h, jobs_24h))
+            for batch in self._batches(adapter, plan):
+                writer.write(batch)
         sources = adapter.versions_read()
-        writer.manifest.extra = {"window": plan["window"], "sources": [asdict(s) for s in sources]}
+        governor = getattr(adapter, "governor", None)
+        writer.manifest.extra = {
+            "mode": plan.get("mode", "incremental"),
+            "window": plan["window"],
+            "sources": [asdict(s) for s in sources],
+            "api_calls": getattr(governor, "calls", 0),
+            "bulk_jobs": getattr(governor, "bulk_jobs", 0),
+            "transport": getattr(adapter, "transport_used", None),
+            "reconciled": getattr(adapter, "reconciled", None),
+        }
         manifest = writer.close()
         self.log.info(
-            "Extracted %d records from %d source version(s) (%d already loaded, skipped) into %s",
+            "Extracted %d records (%s run, %d source version(s), %s API calls, transport %s) into %s",
             manifest.rows,
+            writer.manifest.extra["mode"],
             len(sources),
-            len(already),
+            writer.manifest.extra["api_calls"],
+            writer.manifest.extra["transport"],
             manifest.uri,
         )
         return {"manifest": manifest.uri, "rows": manifest.rows, "sources": len(sources)}
+
+    def _batches(self, adapter: Any, plan: dict[str, Any]) -> Iterator[pa.RecordBatch]:
+        from lumina_integration.window import Window, parse_instant
+
+        spec = self.spec
+        options = dict(spec.source.options)
+        mode = plan.get("mode", "incremental")
+        if not plan.get("read", True):
+            return
+        if mode == "refresh":
+            yield from adapter.read_columns(spec.source.object, plan["refresh"]["fields"], options)
+            return
+        if plan.get("fields"):
+            options["fields"] = plan["fields"]
+        if mode == "reconcile":
+            as_of = parse_instant(plan["source_now"])
+            yield from adapter.reconcile(spec.source.object, self._known_ids(), as_of, options)
+            return
+        window = Window.from_xcom(plan["window"])
+        already: frozenset[tuple[str, str]] = frozenset()
+        if not plan["reprocess"]:
+            from lumina_integration.warehouse.state import loaded_versions
+
+            target = self.warehouse()
+            already = loaded_versions(target.engine, target.schema, spec.pipeline_id, window.start)
+        yield from adapter.read(spec.source.object, window, options, already_loaded=already)
+
+    def _known_ids(self) -> pa.Array:
+        from lumina_integration.transforms.mapping import load_mapping
+        from lumina_integration.warehouse.ids import live_source_ids
+
+        mapping = load_mapping(self.spec.mapping)
+        target = self.warehouse()
+        return live_source_ids(target.engine, target.schema, mapping.entity_schema(), mapping.source_key())

@@ -27,7 +27,7 @@ class LoadOperator(PipelineStepOperator):
         from lumina_integration.staging.parts import iter_tables, read_manifest
         from lumina_integration.transforms.mapping import load_mapping
         from lumina_integration.warehouse.loader import LoadRequest, load_run
-        from lumina_integration.window import Window
+        from lumina_integration.window import Window, parse_instant
 
         spec, lake = self.spec, self.lake()
         schema = load_mapping(spec.mapping).entity_schema()
@@ -37,6 +37,7 @@ class LoadOperator(PipelineStepOperator):
         transformed = self.upstream(context, "transform")
         window = Window.from_xcom(plan["window"])
         dag_run = context["dag_run"]
+        mode = plan.get("mode", "incremental")
         request = LoadRequest(
             pipeline_id=spec.pipeline_id,
             run_key=plan["run_key"],
@@ -48,6 +49,13 @@ class LoadOperator(PipelineStepOperator):
             advance_watermark=plan["advance_watermark"],
             deletes=spec.load.deletes,
             sources=[SourceVersion(**s) for s in raw.extra.get("sources", [])],
+            mode=mode,
+            refresh_columns=plan["refresh"]["columns"] if mode == "refresh" else [],
+            as_of=parse_instant(plan.get("source_now")),
+            api_calls=int(raw.extra.get("api_calls") or 0),
+            bulk_jobs=int(raw.extra.get("bulk_jobs") or 0),
+            schema_drift=self._schema_drift(plan),
+            fields_covered=plan.get("fields_covered"),
         )
         quarantine_manifests = [
             read_manifest(lake, transformed["quarantine"]),
@@ -82,3 +90,16 @@ class LoadOperator(PipelineStepOperator):
                 "deleted": result.rows_deleted,
             }
         return result.to_xcom()
+
+    def _schema_drift(self, plan: dict[str, Any]) -> Any:
+        """The change log and snapshot the plan step left in the lake, if it checked the schema."""
+        import json
+
+        from lumina_integration.staging.parts import split_uri
+        from lumina_integration.warehouse.loader import SchemaDrift
+
+        if not plan.get("schema"):
+            return None
+        bucket, key = split_uri(plan["schema"])
+        document = json.loads(self.lake().get_object(Bucket=bucket, Key=key)["Body"].read())
+        return SchemaDrift(document["object"], document["changes"], document["snapshot"])

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from lumina_integration.operators.base import PipelineStepOperator
+from lumina_integration.window import Window
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -30,8 +31,6 @@ def plan_window(
     - any other run continues from the watermark (minus the lookback) and advances it.
     Every window ends no later than the source's own clock minus the safety lag.
     """
-    from lumina_integration.window import Window
-
     cap = source_now - spec.window.safety_lag
     if requested is not None:
         start, end = requested
@@ -56,42 +55,152 @@ def plan_window(
     }
 
 
+RunMode = Literal["incremental", "reconcile", "refresh"]
+RUN_MODES = ("incremental", "reconcile", "refresh")
+
+
+def maintenance_window(source_now: datetime) -> dict[str, Any]:
+    """Reconcile and refresh runs look at every live record as of the source's clock."""
+    return {
+        "window": Window(None, source_now).to_xcom(),
+        "advance_watermark": False,
+        "reprocess": True,
+        "reason": "whole object as of the source clock",
+    }
+
+
 class PlanOperator(PipelineStepOperator):
-    """Reads the watermark and the source's clock; returns the window for the next steps."""
+    """Reads the state and the source's clock and schema; returns what the next steps do.
+
+    Args:
+        mode: ``incremental`` (the pipeline's own DAG), ``reconcile`` (id comparison: hard deletes
+            and gaps) or ``refresh`` (formula fields and column-only backfills).
+    """
 
     ui_color = "#f4f0fa"
 
+    def __init__(self, *, mode: RunMode = "incremental", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if mode not in RUN_MODES:
+            raise ValueError(f"unknown run mode {mode!r}; use one of {RUN_MODES}")
+        self.mode = mode
+
     def execute(self, context: Context) -> dict[str, Any]:
-        from lumina_integration.hooks.registry import build_adapter
-        from lumina_integration.warehouse.state import read_watermark
-        from lumina_integration.window import parse_instant
+        from lumina_integration.hooks.base import RunContext
+        from lumina_integration.transforms.mapping import load_mapping
+        from lumina_integration.warehouse.state import read_state
 
         spec = self.spec
         target = self.warehouse()
-        watermark = read_watermark(target.engine, target.schema, spec.pipeline_id)
-        source_now = build_adapter(spec.source.type, spec.source.conn_id).server_now()
-        params = context.get("params") or {}
-        requested = None
-        if params.get("window_start") or params.get("window_end"):
-            requested = (parse_instant(params.get("window_start")), parse_instant(params.get("window_end")))
-        dag_run = context["dag_run"]
-        start, end = context.get("data_interval_start"), context.get("data_interval_end")
-        plan = plan_window(
-            spec,
-            run_type=str(getattr(dag_run.run_type, "value", dag_run.run_type)),
-            source_now=source_now,
-            watermark=watermark,
-            interval=(start, end) if start is not None and end is not None else None,
-            requested=requested,
-        )
-        plan["run_key"] = self.run_key(context)
+        mapping = load_mapping(spec.mapping)
+        state = read_state(target.engine, target.schema, spec.pipeline_id)
+        with self.stop_without_retry():
+            adapter = self.source(RunContext(spec.pipeline_id, None, state.api_calls_24h, state.bulk_jobs_24h))
+            source_now = adapter.server_now()
+            if self.mode == "incremental":
+                plan = plan_window(
+                    spec,
+                    run_type=self._run_type(context),
+                    source_now=source_now,
+                    watermark=state.watermark,
+                    interval=self._interval(context),
+                    requested=self._requested(context),
+                )
+            else:
+                plan = {**maintenance_window(source_now), "watermark": None, "source_now": source_now.isoformat()}
+            plan.update(
+                mode=self.mode, run_key=self.run_key(context), spent_24h=[state.api_calls_24h, state.bulk_jobs_24h]
+            )
+            if hasattr(adapter, "fields"):
+                plan.update(self._schema_plan(adapter, mapping, state, context))
+            if self.mode == "incremental" and hasattr(adapter, "estimate") and plan.get("read", True):
+                window = Window.from_xcom(plan["window"])
+                options = {**spec.source.options, **({"fields": plan["fields"]} if plan.get("fields") else {})}
+                plan["estimate"] = adapter.estimate(spec.source.object, window, options)
         self.log.info(
-            "Window [%s, %s) (%s); watermark %s; source clock %s; advances watermark: %s",
+            "%s run: window [%s, %s) (%s); watermark %s; source clock %s; advances watermark: %s; estimate %s",
+            self.mode,
             plan["window"]["start"],
             plan["window"]["end"],
             plan["reason"],
             plan["watermark"],
             plan["source_now"],
             plan["advance_watermark"],
+            plan.get("estimate", "-"),
         )
         return plan
+
+    @staticmethod
+    def _run_type(context: Context) -> str:
+        dag_run = context["dag_run"]
+        return str(getattr(dag_run.run_type, "value", dag_run.run_type))
+
+    @staticmethod
+    def _interval(context: Context) -> tuple[datetime, datetime] | None:
+        start, end = context.get("data_interval_start"), context.get("data_interval_end")
+        return (start, end) if start is not None and end is not None else None
+
+    @staticmethod
+    def _requested(context: Context) -> tuple[datetime | None, datetime | None] | None:
+        from lumina_integration.window import parse_instant
+
+        params = context.get("params") or {}
+        if params.get("window_start") or params.get("window_end"):
+            return parse_instant(params.get("window_start")), parse_instant(params.get("window_end"))
+        return None
+
+    def _schema_plan(self, adapter: Any, mapping: Any, state: Any, context: Context) -> dict[str, Any]:
+        """Drift against the stored snapshot, the fields to read, and (refresh runs) what to refresh."""
+        import json
+
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from lumina_integration.drift import decide, snapshot_of
+        from lumina_integration.refresh import plan_refresh
+
+        spec = self.spec
+        fields = adapter.fields(spec.source.object)
+        current = snapshot_of(fields)
+        decision = decide(spec.schema_drift.policy, state.snapshot, current, mapping.source_fields())
+        if decision.failure:
+            raise AirflowFailException(decision.failure)
+        readable = decision.read_fields or list(current)
+        out: dict[str, Any] = {"fields": decision.read_fields, "schema_changes": len(decision.changes)}
+        if decision.quarantine_reason:
+            out["quarantine_reason"] = decision.quarantine_reason
+        # The snapshot and change list can be large (wide objects): they go to the lake, not XCom.
+        key = self.prefix("schema", context) + "drift.json"
+        document = {"object": spec.source.object, "snapshot": decision.new_snapshot, "changes": decision.changes}
+        self.lake().put_object(Bucket=spec.staging.bucket, Key=key, Body=json.dumps(document).encode())
+        out["schema"] = f"s3://{spec.staging.bucket}/{key}"
+        for change in decision.changes:
+            self.log.warning(
+                "Schema drift in %s: %s %s -> %s",
+                spec.source.object,
+                change["field"],
+                change["change"],
+                change["action"],
+            )
+        mapped = {f.lower() for f in mapping.source_fields()}
+        if self.mode == "incremental" and state.fields_covered is None:
+            out["fields_covered"] = sorted(f for f in readable if f.lower() in mapped)
+        if self.mode == "refresh":
+            calculated = [f.name for f in fields if f.calculated]
+            refresh = plan_refresh(mapping, readable, calculated, state.fields_covered)
+            out["refresh"] = {
+                "fields": refresh.fields,
+                "columns": refresh.columns,
+                "formula_fields": refresh.formula_fields,
+                "backfill_fields": refresh.backfill_fields,
+            }
+            out["read"] = not refresh.empty
+            if refresh.backfill_fields:
+                out["fields_covered"] = sorted({*(state.fields_covered or []), *refresh.backfill_fields})
+            self.log.info(
+                "Refreshing %s from %s (formulas %s, never-filled fields %s)",
+                refresh.columns or "nothing",
+                refresh.fields,
+                refresh.formula_fields,
+                refresh.backfill_fields,
+            )
+        return out

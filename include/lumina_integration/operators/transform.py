@@ -21,6 +21,7 @@ class TransformOperator(PipelineStepOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         import pyarrow as pa
 
+        from lumina_integration.quarantine import quarantine_rows
         from lumina_integration.staging.parts import PartWriter, iter_tables, read_manifest
         from lumina_integration.transforms.apply import apply_mapping
         from lumina_integration.transforms.mapping import load_mapping
@@ -28,6 +29,9 @@ class TransformOperator(PipelineStepOperator):
         spec, lake = self.spec, self.lake()
         mapping = load_mapping(spec.mapping)
         schema = mapping.entity_schema()
+        plan = self.upstream(context, "plan")
+        only = plan["refresh"]["columns"] if plan.get("mode") == "refresh" else None
+        drift = plan.get("quarantine_reason")
         raw = read_manifest(lake, self.upstream(context, "extract")["manifest"])
         canonical = PartWriter(
             lake, spec.staging.bucket, self.prefix("canonical", context), cursor_column=schema.cursor
@@ -35,7 +39,13 @@ class TransformOperator(PipelineStepOperator):
         rejected = PartWriter(lake, spec.staging.bucket, self.prefix("quarantine", context) + "transform/")
         for table in iter_tables(lake, raw):
             for batch in table.to_batches(max_chunksize=TRANSFORM_BATCH_ROWS):
-                result = apply_mapping(mapping, schema, pa.Table.from_batches([batch]))
+                if drift:
+                    # The mapping no longer fits the source: keep every record, with the reason.
+                    rejected.write(
+                        quarantine_rows("transform", pa.Table.from_batches([batch]), [drift] * batch.num_rows)
+                    )
+                    continue
+                result = apply_mapping(mapping, schema, pa.Table.from_batches([batch]), only=only)
                 canonical.write(result.canonical)
                 rejected.write(result.rejected)
         canonical.manifest.extra = {"entity": schema.describe()}

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 
-ZONES = ("raw", "canonical", "quarantine", "validation")
+# checkpoints: state a task keeps for its own retries; schema: the source fields a run saw.
+ZONES = ("raw", "canonical", "quarantine", "validation", "checkpoints", "schema")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._=-]+")
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lumina_integration.canonical.schema import EntitySchema
+from lumina_integration.canonical.schema import DELETED_COLUMN, EntitySchema
 from lumina_integration.quarantine import QUARANTINE_SCHEMA, quarantine_rows
 from lumina_integration.transforms.casting import cast_any
 from lumina_integration.transforms.mapping import ColumnRule, Mapping
@@ -85,9 +85,16 @@ def _typed(rule: ColumnRule, batch: pa.Table, target: pa.DataType) -> tuple[pa.A
     return cast.values, cast.invalid
 
 
-def apply_mapping(mapping: Mapping, schema: EntitySchema, batch: pa.Table | pa.RecordBatch) -> TransformResult:
-    """Map one raw batch to the canonical entity; unparseable rows are rejected with reasons."""
+def apply_mapping(
+    mapping: Mapping, schema: EntitySchema, batch: pa.Table | pa.RecordBatch, *, only: list[str] | None = None
+) -> TransformResult:
+    """Map one raw batch to the canonical entity; unparseable rows are rejected with reasons.
+
+    ``only``: compute just these columns (plus the primary key), for a refresh of a few columns;
+    the result then has only those columns and the delete flag.
+    """
     table = batch if isinstance(batch, pa.Table) else pa.Table.from_batches([batch])
+    target = _target_schema(schema, only)
     n = table.num_rows
     reasons: list[list[str]] = [[] for _ in range(n)]
     if SOURCE_ERROR in table.column_names:
@@ -97,6 +104,8 @@ def apply_mapping(mapping: Mapping, schema: EntitySchema, batch: pa.Table | pa.R
 
     arrays = []
     for column in schema.columns:
+        if column.name not in target.names:
+            continue
         rule = mapping.columns.get(column.name)
         if rule is None:
             arrays.append(pa.nulls(n, column.arrow_type))
@@ -116,10 +125,10 @@ def apply_mapping(mapping: Mapping, schema: EntitySchema, batch: pa.Table | pa.R
     else:
         arrays.append(pa.array([False] * n, pa.bool_()))
 
-    canonical = pa.Table.from_arrays(arrays, schema=_relaxed(schema.arrow_schema()))
+    canonical = pa.Table.from_arrays(arrays, schema=_relaxed(target))
     rejected_mask = pa.array([bool(r) for r in reasons], pa.bool_())
     if not pc.any(rejected_mask).as_py():
-        return TransformResult(canonical.cast(schema.arrow_schema()), QUARANTINE_SCHEMA.empty_table())
+        return TransformResult(canonical.cast(target), QUARANTINE_SCHEMA.empty_table())
 
     rejected_positions = pc.indices_nonzero(rejected_mask)
     source_rows = table.drop_columns([c for c in (SOURCE_ERROR,) if c in table.column_names])
@@ -129,7 +138,18 @@ def apply_mapping(mapping: Mapping, schema: EntitySchema, batch: pa.Table | pa.R
         ["; ".join(r) for r in reasons if r],
     )
     good = canonical.filter(pc.invert(rejected_mask))
-    return TransformResult(good.cast(schema.arrow_schema()), rejected)
+    return TransformResult(good.cast(target), rejected)
+
+
+def _target_schema(schema: EntitySchema, only: list[str] | None) -> pa.Schema:
+    full = schema.arrow_schema()
+    if only is None:
+        return full
+    keep = {*schema.primary_key, *only, DELETED_COLUMN}
+    unknown = set(only) - set(schema.column_names)
+    if unknown:
+        raise ValueError(f"{schema.entity} v{schema.version} has no columns {sorted(unknown)}")
+    return pa.schema([f for f in full if f.name in keep], metadata=full.metadata)
 
 
 def _relaxed(schema: pa.Schema) -> pa.Schema:

@@ -2,7 +2,9 @@
 
 stage (COPY) -> keep the newest version of each key -> upsert live rows with a cursor guard
 (older never overwrites newer) -> apply tombstones -> record quarantined rows and the source
-versions read -> advance the watermark (scheduled runs only) -> audit row -> commit.
+versions read -> advance the watermark (scheduled runs only) -> schema change log, snapshot
+and field coverage -> audit row -> commit. A refresh run updates only its columns, only where
+they differ, only on rows not changed since the refresh read them.
 A failure anywhere before the commit rolls everything back: the warehouse and the watermark
 stay exactly as they were, and the retried task starts over from the staged files.
 """
@@ -47,6 +49,22 @@ class LoadRequest:
     advance_watermark: bool
     deletes: Literal["soft", "hard"] = "soft"
     sources: list[SourceVersion] = field(default_factory=list)
+    mode: Literal["incremental", "reconcile", "refresh"] = "incremental"
+    refresh_columns: list[str] = field(default_factory=list)  # refresh runs: the columns to update
+    as_of: datetime | None = None  # refresh runs: when the source was read (rows changed since are kept)
+    api_calls: int = 0
+    bulk_jobs: int = 0
+    schema_drift: SchemaDrift | None = None
+    fields_covered: list[str] | None = None  # the pipeline's new field coverage, when it changes
+
+
+@dataclass(frozen=True)
+class SchemaDrift:
+    """What the plan step saw of the source's fields, written with the run's data."""
+
+    source_object: str
+    changes: list[dict[str, Any]]
+    snapshot: dict[str, Any] | None  # None: keep the stored snapshot
 
 
 @dataclass(frozen=True)
@@ -75,18 +93,20 @@ def _with_sequence(tables: Iterable[pa.Table]) -> Iterable[pa.Table]:
 
 
 class _Merge:
-    """The SQL of one load, for one dialect, schema and entity."""
+    """The SQL of one load, for one dialect, schema and entity (or a subset of its columns)."""
 
-    def __init__(self, d: Dialect, schema: str, entity: EntitySchema):
+    def __init__(self, d: Dialect, schema: str, entity: EntitySchema, only: list[str] | None = None):
         self.d, self.entity = d, entity
         self.target = d.table(schema, entity.entity)
         self.q = d.quote
-        self.columns = entity.column_names
         self.keys = entity.primary_key
         self.cursor = entity.cursor
+        keep = None if only is None else {*self.keys, *only}
+        self.staged = [c for c in entity.columns if keep is None or c.name in keep]
+        self.columns = [c.name for c in self.staged]
 
     def create_stage(self) -> list[str]:
-        cols = [f"{self.q(c.name)} {self.d.sql_type(c.type)}" for c in self.entity.columns]
+        cols = [f"{self.q(c.name)} {self.d.sql_type(c.type)}" for c in self.staged]
         cols += [f"{self.q(DELETED_COLUMN)} BOOLEAN NOT NULL", f"{self.q(SEQ)} BIGINT NOT NULL"]
         return [
             f"DROP TABLE IF EXISTS {self.q(STAGE)}",
@@ -144,6 +164,19 @@ class _Merge:
             f"{self.q(self.cursor)} = s.{self.q(self.cursor)}, "
             f"{self.q(LOADED_AT_COLUMN)} = :loaded_at, {self.q(RUN_KEY_COLUMN)} = :run_key "
             f"FROM {self.q(LATEST)} s WHERE {self._tombstone_match()} AND NOT {self.target}.{self.q(DELETED_COLUMN)}"
+        )
+
+    def refresh(self) -> str:
+        """Update only the staged non-key columns, only where they differ, only on live rows whose
+        cursor is not newer than the refresh's read (an incremental load may have been faster)."""
+        updated = [c for c in self.columns if c not in self.keys]
+        assignments = ", ".join(f"{self.q(c)} = s.{self.q(c)}" for c in updated)
+        changed = " OR ".join(f"{self.target}.{self.q(c)} IS DISTINCT FROM s.{self.q(c)}" for c in updated)
+        return (
+            f"UPDATE {self.target} SET {assignments}, {self.q(LOADED_AT_COLUMN)} = :loaded_at, "
+            f"{self.q(RUN_KEY_COLUMN)} = :run_key FROM {self.q(LATEST)} s WHERE {self._key_match(self.target, 's')} "
+            f"AND NOT {self.target}.{self.q(DELETED_COLUMN)} AND {self.target}.{self.q(self.cursor)} <= :as_of "
+            f"AND ({changed})"
         )
 
     def hard_delete(self) -> str:
@@ -225,10 +258,11 @@ def load_run(
         columns_added = ensure_entity_table(conn, d, schema, request.entity)
         before = state.lock_watermark(conn, d, schema, request.pipeline_id)
 
-        merge = _Merge(d, schema, request.entity)
+        refresh = request.mode == "refresh"
+        merge = _Merge(d, schema, request.entity, request.refresh_columns if refresh else None)
         for statement in merge.create_stage():
             conn.execute(text(statement))
-        stage_columns = [*request.entity.column_names, DELETED_COLUMN, SEQ]
+        stage_columns = [*merge.columns, DELETED_COLUMN, SEQ]
         staged = d.fill_stage(conn, STAGE, stage_columns, _with_sequence(canonical))
         conn.execute(text(merge.keep_latest()))
 
@@ -236,16 +270,21 @@ def load_run(
         latest_live = conn.execute(
             text(f"SELECT COUNT(*) FROM {d.quote(LATEST)} WHERE NOT {d.quote(DELETED_COLUMN)}")
         ).scalar_one()
-        inserted = conn.execute(text(merge.count_new())).scalar_one()
-        changed = conn.execute(text(merge.upsert_live()), params).rowcount
-        delete_sql = merge.soft_delete() if request.deletes == "soft" else merge.hard_delete()
-        deleted = conn.execute(text(delete_sql), params).rowcount
+        if refresh:
+            inserted, deleted = 0, 0
+            changed = conn.execute(text(merge.refresh()), {**params, "as_of": request.as_of or now}).rowcount
+        else:
+            inserted = conn.execute(text(merge.count_new())).scalar_one()
+            changed = conn.execute(text(merge.upsert_live()), params).rowcount
+            delete_sql = merge.soft_delete() if request.deletes == "soft" else merge.hard_delete()
+            deleted = conn.execute(text(delete_sql), params).rowcount
 
         quarantined_rows = _record_quarantine(conn, d, schema, request, quarantined, now)
         _record_sources(conn, d, schema, request, now)
         after = before
         if request.advance_watermark:
             after = state.advance_watermark(conn, d, schema, request.pipeline_id, request.window_end, request.run_key)
+        _record_schema(conn, d, schema, request)
 
         result = LoadResult(
             rows_staged=staged,
@@ -262,6 +301,20 @@ def load_run(
         conn.execute(text(f"DROP TABLE IF EXISTS {d.quote(STAGE)}"))
         conn.execute(text(f"DROP TABLE IF EXISTS {d.quote(LATEST)}"))
     return result
+
+
+def _record_schema(conn: Connection, d: Dialect, schema: str, request: LoadRequest) -> None:
+    """The schema change log, the new field snapshot and field coverage, with the run's data."""
+    drift = request.schema_drift
+    if drift is not None:
+        changes = [{**c, "object": drift.source_object} for c in drift.changes]
+        state.record_schema_changes(conn, d, schema, request.pipeline_id, request.run_key, changes)
+        if drift.snapshot is not None:
+            state.write_snapshot(
+                conn, d, schema, request.pipeline_id, drift.source_object, drift.snapshot, request.run_key
+            )
+    if request.fields_covered is not None:
+        state.set_fields_covered(conn, d, schema, request.pipeline_id, request.fields_covered)
 
 
 def write_audit(
@@ -285,6 +338,9 @@ def write_audit(
         "rows_deleted": result.rows_deleted,
         "rows_quarantined": result.rows_quarantined,
         "sources_read": len(request.sources),
+        "mode": request.mode,
+        "api_calls": request.api_calls,
+        "bulk_jobs": request.bulk_jobs,
         "status": "success",
         "finished_at": now,
     }

@@ -13,10 +13,11 @@ from typing import Any
 
 import requests
 
+from lumina_integration.hooks.base import StopRun
 from lumina_integration.hooks.salesforce.settings import SalesforceSettings
 
 
-class SalesforceAuthError(RuntimeError):
+class SalesforceAuthError(StopRun):
     """The token endpoint refused the credentials (not retried: credentials do not heal)."""
 
 

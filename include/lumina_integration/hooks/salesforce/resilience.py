@@ -20,16 +20,18 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from lumina_integration.hooks.base import StopRun
+
 T = TypeVar("T")
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 _USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
 
 
-class QuotaExhausted(RuntimeError):
+class QuotaExhausted(StopRun):
     """The org's daily API limit is reached (REQUEST_LIMIT_EXCEEDED): stop, do not retry."""
 
 
-class BudgetExceeded(RuntimeError):
+class BudgetExceeded(StopRun):
     """This pipeline would eat into the reserve left for the org's other integrations."""
 
 
