@@ -62,12 +62,15 @@ def _text_value(rule: ColumnRule, batch: pa.Table) -> pa.Array:
         looked_up = pc.take(pa.array(list(rule.values.values()), pa.string()), pc.index_in(value, keys))
         # Values without an entry pass through unchanged; validation judges them.
         value = pc.if_else(pc.is_in(value, value_set=keys), looked_up, value)
+    if rule.default is not None:
+        default = str(rule.default).lower() if isinstance(rule.default, bool) else str(rule.default)
+        value = pc.fill_null(value, pa.scalar(default, pa.string()))
     return value
 
 
 def _source_value(rule: ColumnRule, batch: pa.Table) -> pa.Array:
     """A plain ``from`` of a typed source column keeps its type; anything else works on text."""
-    plain = rule.from_ is not None and not rule.transform and rule.values is None
+    plain = rule.from_ is not None and not rule.transform and rule.values is None and rule.default is None
     if plain and rule.from_ in batch.column_names:
         return batch.column(rule.from_).combine_chunks()
     return _text_value(rule, batch)

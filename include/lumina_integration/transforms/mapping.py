@@ -3,7 +3,7 @@
 A mapping is YAML in ``include/mappings/<name>.yaml``. Each canonical column names exactly one
 way to get its value: a source field (``from``), a ``constant``, the first non-null of several
 fields (``coalesce``) or a join of several (``concat``); then optional string ``transform`` steps,
-a ``values`` lookup table, and type parsing hints (``format``, ``timezone``). This module only
+a ``values`` lookup table, a ``default`` for nulls, and type parsing hints (``format``, ``timezone``). This module only
 describes and checks mappings; :mod:`lumina_integration.transforms.apply` executes them on Arrow.
 """
 
@@ -35,6 +35,7 @@ class ColumnRule(BaseModel):
     separator: str = " "
     transform: list[StringStep] = []
     values: dict[str, str | None] | None = None
+    default: Any = None  # the value when the rule yields null (after transforms and lookup)
     format: str | None = None  # strptime format for date/timestamp columns; default ISO 8601
     timezone: str = "UTC"  # zone of timestamps written without an offset
     true_values: list[str] = ["true", "t", "1", "yes", "y"]
