@@ -1,0 +1,50 @@
+"""``python -m lumina_sandbox.salesforce start|stop|status|serve|bench``: the detached Salesforce sandbox."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from lumina_sandbox.salesforce import runner
+
+
+def _scale(values: list[str]) -> dict[str, int]:
+    counts = {}
+    for value in values:
+        name, _, count = value.partition("=")
+        if not name or not count.isdigit():
+            raise SystemExit(f"--scale takes Object=count, got {value!r}")
+        counts[name] = int(count)
+    return counts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m lumina_sandbox.salesforce", description=__doc__)
+    parser.add_argument("action", choices=["start", "stop", "status", "serve", "bench"])
+    parser.add_argument("--port", type=int, default=runner.DEFAULT_PORT)
+    parser.add_argument("--state-dir", type=Path, default=Path(".lumina"))
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--wide-fields", type=int, default=450)
+    parser.add_argument("--scale", action="append", default=[], metavar="OBJECT=COUNT")
+    parser.add_argument("--accounts", type=int, default=1_000_000, help="bench: Accounts to seed")
+    parser.add_argument("--rest-records", type=int, default=200_000, help="bench: records paged over REST")
+    args = parser.parse_args()
+    if args.action == "start":
+        state = runner.start(args.port, args.state_dir, args.seed, _scale(args.scale), args.wide_fields)
+        print(state["base_url"])
+    elif args.action == "stop":
+        print("stopped" if runner.stop(args.state_dir) else "not running")
+    elif args.action == "status":
+        state = runner.status(args.state_dir)
+        print(f"running at {state['base_url']} (pid {state['pid']})" if state else "not running")
+    elif args.action == "serve":
+        runner.serve(args.port, args.state_dir, args.seed, _scale(args.scale), args.wide_fields)
+    else:
+        from lumina_sandbox.salesforce import bench
+
+        print(json.dumps(bench.run(args.accounts, args.rest_records, args.port), indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,262 @@
+"""The ASGI app: FastAPI routes behind one middleware that does what Salesforce's edge does.
+
+Per request the middleware: answers 414/431 for a request line (or line + headers) over 16,384 bytes; sorts
+the request into an endpoint category (``categorize``); checks the API version; for REST and Bulk calls checks
+the bearer session (401 INVALID_SESSION_ID), counts the call against DailyApiRequests (403
+REQUEST_LIMIT_EXCEEDED once used up); applies injected faults; and stamps every response with the sandbox
+clock's ``Date`` and, on API calls, ``Sforce-Limit-Info``. Trailing slashes are ignored, as Salesforce does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from lumina_sandbox.salesforce.auth import OAuthError
+from lumina_sandbox.salesforce.clock import http_date
+from lumina_sandbox.salesforce.errors import ApiError
+from lumina_sandbox.salesforce.org import Org
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+MAX_REQUEST_BYTES = 16_384
+MIN_VERSION, MAX_VERSION = 50, 63
+JSON_TYPE = "application/json;charset=UTF-8"
+_DATA = re.compile(r"/services/data/v(\d+)\.(\d)(/.*)?")
+_LOCATOR_PATH = re.compile(r"/(query|queryAll)/[^/]+")
+API_CATEGORIES = frozenset(
+    {
+        "resources",
+        "query",
+        "query_more",
+        "describe",
+        "sobjects",
+        "limits",
+        "deleted",
+        "updated",
+        "bulk_create",
+        "bulk_status",
+        "bulk_results",
+        "ingest",
+    }
+)
+INVALID_SESSION = [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
+
+
+class DroppedConnection(Exception):
+    """Raised mid-body by a ``drop`` fault: uvicorn then closes the socket (the client sees an incomplete read)."""
+
+
+class _QuietDrops(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], DroppedConnection))
+
+
+def json_bytes(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def json_response(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(json_bytes(value), status_code=status, media_type=JSON_TYPE, headers=headers)
+
+
+def categorize(method: str, path: str) -> str:
+    """The endpoint category of a request (used for counts and fault rules)."""
+    if path == "/services/oauth2/token":
+        return "token"
+    if path.startswith("/services/Soap/u/"):
+        return "soap_login"
+    if path.startswith("/_sandbox"):
+        return "control"
+    if path in ("/services/data", "/services/data/"):
+        return "versions"
+    match = _DATA.fullmatch(path)
+    if match is None:
+        return "other"
+    rest = (match.group(3) or "").rstrip("/")
+    parts = rest.split("/")[1:] if rest else []
+    if not parts:
+        return "resources"
+    head = parts[0]
+    if head in ("query", "queryAll"):
+        return "query_more" if len(parts) > 1 else "query"
+    if head == "limits":
+        return "limits"
+    if head == "sobjects":
+        if len(parts) <= 1 or (len(parts) == 2 and method == "GET") or (len(parts) == 3 and parts[2] == "describe"):
+            return "describe"
+        if len(parts) == 3 and parts[2] in ("deleted", "updated"):
+            return parts[2]
+        return "sobjects"
+    if head == "jobs" and len(parts) > 1:
+        if parts[1] == "ingest":
+            return "ingest"
+        if len(parts) == 2:
+            return "bulk_create" if method == "POST" else "bulk_status"
+        if len(parts) >= 4 and parts[3] == "results":
+            return "bulk_results"
+        return "bulk_status"
+    return "other"
+
+
+async def _respond(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]], content_type: str) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", content_type.encode()),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class SandboxMiddleware:
+    """Salesforce's edge behaviour around the routes (see the module doc)."""
+
+    def __init__(self, app: ASGIApp, org: Org) -> None:
+        self.app = app
+        self.org = org
+
+    def _stamp(self, api: bool) -> list[tuple[bytes, bytes]]:
+        headers = [(b"date", http_date(self.org.now()).encode())]
+        if api:
+            headers.append((b"sforce-limit-info", self.org.limits.header().encode()))
+        return headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        method = scope["method"]
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        query = scope.get("query_string") or b""
+        line = len(method) + 1 + len(raw_path) + (1 + len(query) if query else 0) + len(" HTTP/1.1\r\n")
+        header_bytes = sum(len(k) + len(v) + 4 for k, v in scope.get("headers", []))
+        if line > MAX_REQUEST_BYTES or line + header_bytes > MAX_REQUEST_BYTES:
+            status, title = (414, "URI Too Long") if line > MAX_REQUEST_BYTES else (431, "Request Header Fields Too Large")
+            body = f"<html><head><title>{status} {title}</title></head><body><h1>{title}</h1></body></html>".encode()
+            await _respond(send, status, body, self._stamp(False), "text/html;charset=UTF-8")
+            return
+        path = scope["path"]
+        if len(path) > 1 and path.endswith("/"):
+            scope = {**scope, "path": path.rstrip("/")}
+        category = categorize(method, scope["path"])
+        self.org.count_request(category)
+        api = category in API_CATEGORIES
+        match = _DATA.fullmatch(scope["path"])
+        if match is not None and not MIN_VERSION <= int(match.group(1)) <= MAX_VERSION:
+            body = json_bytes([{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}])
+            await _respond(send, 404, body, self._stamp(False), JSON_TYPE)
+            return
+        state: dict[str, Any] = {"category": category, "user_id": "", "token": ""}
+        scope = {**scope, "state": {**scope.get("state", {}), **state}}
+        if api:
+            token = _bearer(scope)
+            session = self.org.sessions.get(token) if token else None
+            if session is None:
+                await _respond(send, 401, json_bytes(INVALID_SESSION), self._stamp(True), JSON_TYPE)
+                return
+            try:
+                self.org.limits.charge_api()
+            except ApiError as error:
+                await _respond(send, error.status, json_bytes(error.body()), self._stamp(True), JSON_TYPE)
+                return
+            scope["state"].update({"user_id": session.user_id, "token": token})
+        fault = self.org.faults.take(category) if category != "control" else None
+        drop = False
+        if fault is not None:
+            if fault.kind == "status":
+                status, body_list, extra = fault.error()
+                headers = self._stamp(api) + [(k.lower().encode(), v.encode()) for k, v in extra.items()]
+                await _respond(send, status, json_bytes(body_list), headers, JSON_TYPE)
+                return
+            if fault.kind == "expire_session":
+                if scope["state"]["token"]:
+                    self.org.sessions.invalidate(scope["state"]["token"])
+                await _respond(send, 401, json_bytes(INVALID_SESSION), self._stamp(api), JSON_TYPE)
+                return
+            if fault.kind == "delay":
+                await asyncio.sleep(fault.delay)
+            drop = fault.kind == "drop"
+        await self.app(scope, receive, self._sender(send, api, drop))
+
+    def _sender(self, send: Send, api: bool, drop: bool) -> Send:
+        sent_partial = False
+
+        async def wrapped(message: Message) -> None:
+            nonlocal sent_partial
+            if message["type"] == "http.response.start":
+                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in (b"date", b"sforce-limit-info")]
+                message = {**message, "headers": kept + self._stamp(api)}
+                await send(message)
+                return
+            if drop and message["type"] == "http.response.body":
+                body = message.get("body", b"")
+                if not sent_partial and (body or not message.get("more_body")):
+                    sent_partial = True
+                    await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
+                    raise DroppedConnection("fault: connection dropped mid-body")
+                return
+            await send(message)
+
+        return wrapped
+
+
+def _bearer(scope: Scope) -> str:
+    for key, value in scope.get("headers", []):
+        if key.lower() == b"authorization":
+            text = value.decode("latin-1").strip()
+            scheme, _, token = text.partition(" ")
+            if scheme.lower() in ("bearer", "oauth"):
+                return token.strip()
+    return ""
+
+
+def create_app(org: Org, control_key: str) -> ASGIApp:
+    """The sandbox's ASGI application for ``org``; control calls need ``X-Sandbox-Control-Key: control_key``."""
+    from lumina_sandbox.salesforce import routes_auth, routes_bulk, routes_control, routes_rest
+
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    app.router.redirect_slashes = False
+    app.state.org = org
+    app.state.control_key = control_key
+    app.include_router(routes_auth.router)
+    app.include_router(routes_rest.router)
+    app.include_router(routes_bulk.router)
+    app.include_router(routes_control.router)
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, error: ApiError) -> Response:
+        return json_response(error.body(), error.status)
+
+    @app.exception_handler(OAuthError)
+    async def oauth_error(request: Request, error: OAuthError) -> Response:
+        return json_response(error.body(), error.status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        if error.status_code == 405:
+            body = [{"errorCode": "METHOD_NOT_ALLOWED", "message": f"HTTP Method '{request.method}' not allowed."}]
+            return json_response(body, 405)
+        if error.status_code == 404:
+            return json_response([{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}], 404)
+        return json_response([{"errorCode": "UNKNOWN_EXCEPTION", "message": str(error.detail)}], error.status_code)
+
+    logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
+    return SandboxMiddleware(app, org)
