@@ -117,10 +117,12 @@ class _Merge:
     def keep_latest(self) -> str:
         keys = ", ".join(self.q(k) for k in self.keys)
         listed = ", ".join(self.q(c) for c in [*self.columns, DELETED_COLUMN])
+        # A refresh stages no cursor (its rows are one read of the source): arrival order decides.
+        newest = f"{self.q(self.cursor)} DESC, " if self.cursor in self.columns else ""
         return (
             f"CREATE TEMPORARY TABLE {self.q(LATEST)} AS SELECT {listed} FROM ("
             f"SELECT *, ROW_NUMBER() OVER (PARTITION BY {keys} "
-            f"ORDER BY {self.q(self.cursor)} DESC, {self.q(SEQ)} DESC) AS lumina_rank "
+            f"ORDER BY {newest}{self.q(SEQ)} DESC) AS lumina_rank "
             f"FROM {self.q(STAGE)}) ranked WHERE lumina_rank = 1"
         )
 

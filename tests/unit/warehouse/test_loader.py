@@ -188,3 +188,57 @@ def test_nulls_and_empty_strings_survive(warehouse: tuple[Any, str]) -> None:
     with engine.connect() as conn:
         emails = conn.execute(text(f'SELECT email FROM "{schema}".customer ORDER BY source_id')).scalars().all()
     assert emails == ["", None]
+
+
+def test_refresh_updates_only_its_columns_only_where_they_differ(warehouse: tuple[Any, str]) -> None:
+    engine, schema = warehouse
+    load_run(engine, schema, request("r1"), [rows(["a", "b", "c", "d"], T0, name="v1")])
+    # c changed after the refresh read the source (a newer incremental load): its value is kept.
+    load_run(engine, schema, request("r2"), [rows(["c"], T0 + timedelta(hours=2), name="newer")])
+    load_run(engine, schema, request("r3", deletes="soft"), [rows(["d"], T0 + timedelta(hours=1), deleted=True)])
+    refreshed = pa.table(
+        {
+            "source_system": ["crm"] * 4,
+            "source_id": ["a", "b", "c", "d"],
+            "name": ["formula-changed", "v1-b", "stale", "of-a-deleted-row"],
+            "_is_deleted": [False] * 4,
+        }
+    )
+    result = load_run(
+        engine,
+        schema,
+        request("refresh", advance=False, mode="refresh", refresh_columns=["name"], as_of=T0 + timedelta(hours=1)),
+        [refreshed],
+    )
+    assert (result.rows_updated, result.rows_unchanged, result.rows_inserted) == (1, 3, 0)
+    assert [(r[0], r[1], r[2], r[3]) for r in table_state(warehouse)] == [
+        ("a", "formula-changed", False, T0),  # the cursor does not move: the record did not change
+        ("b", "v1-b", False, T0),
+        ("c", "newer-c", False, T0 + timedelta(hours=2)),
+        ("d", "v1-d", True, T0 + timedelta(hours=1)),
+    ]
+    with engine.connect() as conn:
+        mode = conn.execute(text(f"SELECT mode FROM \"{schema}\".lumina_audit WHERE run_key = 'refresh'")).scalar_one()
+    assert mode == "refresh"
+
+
+def test_schema_drift_coverage_and_api_spend_commit_with_the_data(warehouse: tuple[Any, str]) -> None:
+    from lumina_integration.warehouse.loader import SchemaDrift
+    from lumina_integration.warehouse.state import read_state
+
+    engine, schema = warehouse
+    change = {"field": "Tier__c", "change": "added", "old": None, "new": {"type": "picklist"}, "mapped": True}
+    drift = SchemaDrift("Account", [{**change, "action": "evolved"}], {"Id": {"type": "id"}})
+    for _ in range(2):  # a retried load logs its changes once
+        load_run(
+            engine,
+            schema,
+            request("r1", schema_drift=drift, fields_covered=["Id", "Name"], api_calls=7, bulk_jobs=1),
+            [rows(["a"], T0)],
+        )
+    state = read_state(engine, schema, "p", now=datetime.now(UTC))
+    assert state.snapshot == {"Id": {"type": "id"}} and state.fields_covered == ["Id", "Name"]
+    assert (state.api_calls_24h, state.bulk_jobs_24h) == (7, 1)
+    with engine.connect() as conn:
+        logged = conn.execute(text(f'SELECT field, change, mapped, action FROM "{schema}".lumina_schema_changes'))
+        assert [tuple(r) for r in logged] == [("Tier__c", "added", True, "evolved")]

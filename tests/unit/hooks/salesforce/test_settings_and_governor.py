@@ -93,7 +93,7 @@ def test_governor_caps_bulk_jobs_and_calls_per_run() -> None:
     governor.record(bulk_job=True)
     governor.record(bulk_job=True)
     governor.check(calls=1)  # a plain call is fine
-    with pytest.raises(BudgetExceeded, match="created 2 Bulk 2.0 jobs in 24 hours; its budget is 2"):
+    with pytest.raises(BudgetExceeded, match=r"created 2 Bulk 2\.0 jobs in 24 hours; its budget is 2"):
         governor.check(calls=1, bulk_jobs=1)
     governor.record()
     with pytest.raises(BudgetExceeded, match="its cap is 3"):
