@@ -95,7 +95,8 @@ class SandboxServer:
             date_header=False,
             server_header=False,
             h11_max_incomplete_event_size=MAX_INCOMPLETE_EVENT,
-            timeout_keep_alive=15,
+            timeout_keep_alive=5,
+            timeout_graceful_shutdown=2,
         )
 
     def start(self) -> SandboxServer:
@@ -117,6 +118,7 @@ class SandboxServer:
     def stop(self) -> None:
         if self._server is not None:
             self._server.should_exit = True
+            self._server.force_exit = True  # do not wait for idle keep-alive clients
         if self._thread is not None:
             self._thread.join(timeout=15)
         if self._own_org:
