@@ -95,7 +95,7 @@ class SandboxServer:
             date_header=False,
             server_header=False,
             h11_max_incomplete_event_size=MAX_INCOMPLETE_EVENT,
-            timeout_keep_alive=5,
+            timeout_keep_alive=120,  # clients (simple-salesforce bulk2 waits 5 s) reuse idle connections
             timeout_graceful_shutdown=2,
         )
 
