@@ -35,6 +35,20 @@ class BudgetExceeded(StopRun):
     """This pipeline would eat into the reserve left for the org's other integrations."""
 
 
+class _PinnedCASession(requests.Session):
+    """A session whose CA bundle, from the connection, wins over ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``.
+
+    requests lets those variables override ``Session.verify``; a connection that names its own CA
+    (a private CA, a local sandbox) must be verified against that CA whatever the environment says.
+    """
+
+    def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
+        settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        if verify is None or verify is True:
+            settings["verify"] = self.verify
+        return settings
+
+
 def http_session(ca_bundle: str | None, *, total_retries: int = 6, backoff: float = 0.5) -> requests.Session:
     """A requests session that retries transient statuses with backoff + jitter and Retry-After."""
     retry = Retry(
@@ -50,7 +64,7 @@ def http_session(ca_bundle: str | None, *, total_retries: int = 6, backoff: floa
         respect_retry_after_header=True,
         raise_on_status=False,
     )
-    session = requests.Session()
+    session = _PinnedCASession() if ca_bundle else requests.Session()
     session.mount("https://", HTTPAdapter(max_retries=retry))
     session.mount("http://", HTTPAdapter(max_retries=retry))
     if ca_bundle:
