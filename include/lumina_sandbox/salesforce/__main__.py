@@ -36,8 +36,8 @@ def main() -> None:
     elif args.action == "stop":
         print("stopped" if runner.stop(args.state_dir) else "not running")
     elif args.action == "status":
-        state = runner.status(args.state_dir)
-        print(f"running at {state['base_url']} (pid {state['pid']})" if state else "not running")
+        found = runner.status(args.state_dir)
+        print(f"running at {found['base_url']} (pid {found['pid']})" if found else "not running")
     elif args.action == "serve":
         runner.serve(args.port, args.state_dir, args.seed, _scale(args.scale), args.wide_fields)
     else:

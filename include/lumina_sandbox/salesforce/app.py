@@ -149,7 +149,9 @@ class SandboxMiddleware:
         line = len(method) + 1 + len(raw_path) + (1 + len(query) if query else 0) + len(" HTTP/1.1\r\n")
         header_bytes = sum(len(k) + len(v) + 4 for k, v in scope.get("headers", []))
         if line > MAX_REQUEST_BYTES or line + header_bytes > MAX_REQUEST_BYTES:
-            status, title = (414, "URI Too Long") if line > MAX_REQUEST_BYTES else (431, "Request Header Fields Too Large")
+            status, title = (
+                (414, "URI Too Long") if line > MAX_REQUEST_BYTES else (431, "Request Header Fields Too Large")
+            )
             body = f"<html><head><title>{status} {title}</title></head><body><h1>{title}</h1></body></html>".encode()
             await _respond(send, status, body, self._stamp(False), "text/html;charset=UTF-8")
             return
@@ -202,7 +204,9 @@ class SandboxMiddleware:
         async def wrapped(message: Message) -> None:
             nonlocal sent_partial
             if message["type"] == "http.response.start":
-                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in (b"date", b"sforce-limit-info")]
+                kept = [
+                    (k, v) for k, v in message.get("headers", []) if k.lower() not in (b"date", b"sforce-limit-info")
+                ]
                 message = {**message, "headers": kept + self._stamp(api)}
                 await send(message)
                 return

@@ -68,9 +68,11 @@ class Credentials:
         private_pem = key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         ).decode()
-        public_pem = key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        ).decode()
+        public_pem = (
+            key.public_key()
+            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            .decode()
+        )
         return cls(
             username=username,
             password="Sandbox-" + secrets.token_urlsafe(12),
@@ -229,7 +231,7 @@ class Authenticator:
         if not any(isinstance(a, str) and a.rstrip("/") in allowed for a in audiences):
             raise OAuthError("invalid_grant", "audience is invalid")
         try:
-            expires = float(claims.get("exp"))  # simple-salesforce sends it as text
+            expires = float(claims.get("exp", ""))  # simple-salesforce sends it as text
         except (TypeError, ValueError):
             raise OAuthError("invalid_grant", "invalid assertion") from None
         # Clients sign with their own (real) clock, so exp is checked against real time.

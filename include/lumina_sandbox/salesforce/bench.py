@@ -64,8 +64,11 @@ def run(accounts: int, rest_records: int, port: int) -> dict[str, Any]:
             }
             figures["rss_mb_after_seed"], figures["peak_rss_mb_after_seed"] = _rss_mb(int(state["pid"]))
             http, api = _session(directory)
-            fields = [f["name"] for f in http.get(f"{api}/sobjects/Account/describe").json()["fields"]
-                      if f["type"] not in ("address", "location")]
+            fields = [
+                f["name"]
+                for f in http.get(f"{api}/sobjects/Account/describe").json()["fields"]
+                if f["type"] not in ("address", "location")
+            ]
             soql = f"SELECT {', '.join(fields)} FROM Account"
             figures["fields"] = len(fields)
 
@@ -78,7 +81,7 @@ def run(accounts: int, rest_records: int, port: int) -> dict[str, Any]:
             total, pages, locator = 0, 0, ""
             fetched = time.perf_counter()
             while True:
-                params = {"maxRecords": 100_000, **({"locator": locator} if locator else {})}
+                params: dict[str, str | int] = {"maxRecords": 100_000, **({"locator": locator} if locator else {})}
                 response = http.get(f"{api}/jobs/query/{job['id']}/results", params=params)
                 total += int(response.headers["Sforce-NumberOfRecords"])
                 pages += 1

@@ -275,7 +275,8 @@ class BulkService:
                 job.error = TIMEOUT_FAILURE
                 job.set_state("Failed", self._stamp())
                 return
-            sql = f"SELECT {', '.join(csv_columns(compiled.fields))} FROM {compiled.sobject.table} t WHERE {compiled.where} {compiled.tail()}"
+            columns = ", ".join(csv_columns(compiled.fields))
+            sql = f"SELECT {columns} FROM {compiled.sobject.table} t WHERE {compiled.where} {compiled.tail()}"
             cursor = conn.execute(sql, params)
             with path.open("wb") as out:
                 while rows := cursor.fetchmany(_FETCH):
@@ -298,7 +299,9 @@ class BulkService:
         self.limits.add_storage(position + len(job.header))
         job.set_state("JobComplete", self._stamp())
 
-    def results(self, job_id: str, locator: str | None, max_records: str | None) -> tuple[Iterator[bytes], int, str, int]:
+    def results(
+        self, job_id: str, locator: str | None, max_records: str | None
+    ) -> tuple[Iterator[bytes], int, str, int]:
         """(body chunks, body length, next locator or "null", records in this page) of a completed job."""
         job = self._query_job(job_id)
         if job.state != "JobComplete" or job.path is None:
@@ -319,7 +322,12 @@ class BulkService:
         end = min(start + limit, total)
         first, last = job.offsets[start], job.offsets[end]
         next_locator = encode_locator(end) if end < total else "null"
-        return _file_chunks(job.header, job.path, first, last), len(job.header) + last - first, next_locator, end - start
+        return (
+            _file_chunks(job.header, job.path, first, last),
+            len(job.header) + last - first,
+            next_locator,
+            end - start,
+        )
 
     def _query_job(self, job_id: str) -> QueryJob:
         with self._lock:

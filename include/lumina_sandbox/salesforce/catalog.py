@@ -259,7 +259,7 @@ WIDE_KINDS = ["string", "double", "date", "boolean", "picklist"]
 
 
 def wide_field(number: int) -> Field:
-    """The ``number``-th extra custom field of Invoice__c (type cycles through text, number, date, checkbox, picklist)."""
+    """The ``number``-th extra custom field of Invoice__c (types cycle: text, number, date, checkbox, picklist)."""
     name = f"{WIDE_THEMES[number % len(WIDE_THEMES)]}_{number:03d}__c"
     kind = WIDE_KINDS[number % len(WIDE_KINDS)]
     extra: dict[str, Any] = {"custom": True}

@@ -55,7 +55,9 @@ class SandboxControl:
         key = (directory / "control.key").read_text().strip()
         return cls(state["base_url"], key, directory / "ca.pem")
 
-    def _call(self, method: str, path: str, body: dict[str, Any] | None = None, params: dict[str, Any] | None = None) -> Any:
+    def _call(
+        self, method: str, path: str, body: dict[str, Any] | None = None, params: dict[str, Any] | None = None
+    ) -> Any:
         response = self.session.request(
             method, f"{self.base_url}/_sandbox/{path}", json=body, params=params, timeout=self.timeout
         )
@@ -72,7 +74,9 @@ class SandboxControl:
     def update(
         self, sobject: str, changes: list[dict[str, Any]], *, modstamp: datetime | None = None, touch: bool = True
     ) -> None:
-        self._call("POST", f"objects/{sobject}/update", {"changes": changes, "modstamp": _iso(modstamp), "touch": touch})
+        self._call(
+            "POST", f"objects/{sobject}/update", {"changes": changes, "modstamp": _iso(modstamp), "touch": touch}
+        )
 
     def delete(self, sobject: str, ids: list[str], *, modstamp: datetime | None = None) -> None:
         self._call("POST", f"objects/{sobject}/delete", {"ids": ids, "modstamp": _iso(modstamp)})
@@ -88,7 +92,9 @@ class SandboxControl:
         result: dict[str, Any] = self._call("POST", f"objects/{sobject}/fields", {"field": field, "value": value})
         return result
 
-    def truth(self, sobject: str, fields: list[str] | None = None, include_deleted: bool = False) -> list[dict[str, Any]]:
+    def truth(
+        self, sobject: str, fields: list[str] | None = None, include_deleted: bool = False
+    ) -> list[dict[str, Any]]:
         params = {"include_deleted": str(include_deleted).lower()}
         if fields:
             params["fields"] = ",".join(fields)
@@ -96,7 +102,9 @@ class SandboxControl:
         return result
 
     def ids(self, sobject: str, include_deleted: bool = False) -> set[str]:
-        return set(self._call("GET", f"objects/{sobject}/ids", params={"include_deleted": str(include_deleted).lower()}))
+        return set(
+            self._call("GET", f"objects/{sobject}/ids", params={"include_deleted": str(include_deleted).lower()})
+        )
 
     # -- clock, limits, sessions, faults ----------------------------------------------------------------------
 
@@ -109,7 +117,7 @@ class SandboxControl:
     def set_time(self, moment: datetime) -> datetime:
         return parse_datetime(self._call("POST", "clock", {"set": moment.isoformat()})["now"])
 
-    def set_api_limit(self, max: int, used: int | None = None) -> None:  # noqa: A002 - mirrors Org
+    def set_api_limit(self, max: int, used: int | None = None) -> None:
         self._call("POST", "limits", {"max": max, "used": used})
 
     def limits(self) -> dict[str, Any]:

@@ -25,8 +25,8 @@ from lumina_sandbox.salesforce.clock import SandboxClock
 from lumina_sandbox.salesforce.errors import ApiError
 from lumina_sandbox.salesforce.faults import Faults
 from lumina_sandbox.salesforce.schema import Catalog
-from lumina_sandbox.salesforce.sql import Compiled, compile_query, json_columns, record_json
 from lumina_sandbox.salesforce.soql import SoqlError
+from lumina_sandbox.salesforce.sql import Compiled, compile_query, json_columns, record_json
 from lumina_sandbox.salesforce.store import Store
 
 DEFAULT_BATCH = 2000
@@ -149,7 +149,12 @@ class QueryService:
             f"SELECT t.rowid, {columns} FROM {compiled.sobject.table} t "
             "WHERE t.rowid IN (SELECT value FROM json_each(:rowids))"
         )
-        params = {**compiled.params, "today": self.clock.today().isoformat(), "ver": version, "rowids": json.dumps(rowids.tolist())}
+        params = {
+            **compiled.params,
+            "today": self.clock.today().isoformat(),
+            "ver": version,
+            "rowids": json.dumps(rowids.tolist()),
+        }
         by_rowid = {row[0]: record_json(row[1:]) for row in conn.execute(sql, params)}
         return [by_rowid[r] for r in rowids if r in by_rowid]
 

@@ -18,7 +18,9 @@ CHILD_RELATIONSHIPS = {
     ("Invoice__c", "Account__c"): "Invoices__r",
     ("AccountHistory", "AccountId"): "Histories",
 }
-_NO_LENGTH = frozenset({"boolean", "int", "long", "double", "currency", "percent", "date", "datetime", "address", "location"})
+_NO_LENGTH = frozenset(
+    {"boolean", "int", "long", "double", "currency", "percent", "date", "datetime", "address", "location"}
+)
 
 
 def _urls(version: str, sobject: SObjectType) -> dict[str, str]:
@@ -208,7 +210,9 @@ def describe_sobject(version: str, catalog: Catalog, sobject: SObjectType) -> di
                 "master": True,
                 "name": "Master",
                 "recordTypeId": "012000000000000AAA",
-                "urls": {"layout": f"/services/data/v{version}/sobjects/{sobject.name}/describe/layouts/012000000000000AAA"},
+                "urls": {
+                    "layout": f"/services/data/v{version}/sobjects/{sobject.name}/describe/layouts/012000000000000AAA"
+                },
             }
         ],
         "searchLayoutable": entry["searchable"],

@@ -41,7 +41,8 @@ _DEFAULT_ERRORS = {
     429: ("REQUEST_LIMIT_EXCEEDED", "ConcurrentPerOrgLongTxn Limit exceeded."),
     500: (
         "UNKNOWN_EXCEPTION",
-        "An unexpected error occurred. Please include this ErrorId if you contact support: 1946380131-41937 (-1589123471)",
+        "An unexpected error occurred. Please include this ErrorId if you contact support: "
+        "1946380131-41937 (-1589123471)",
     ),
     502: ("SERVER_UNAVAILABLE", "Bad gateway."),
     503: ("SERVER_UNAVAILABLE", "Server temporarily unavailable. Please retry after the Retry-After interval."),

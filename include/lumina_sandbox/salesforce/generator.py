@@ -74,20 +74,73 @@ LOCATIONS: list[tuple[str, str | None, str, str, str, float, float, str]] = [
     ("Cape Town", "WC", "8001", "South Africa", "ZA", -33.9249, 18.4241, "EMEA"),
     ("Windhoek", "Khomas", "10005", "Namibia", "NA", -22.5609, 17.0658, "EMEA"),
 ]
-STREETS = ["Market St", "Main Street", "Königstraße", "Rue de Rivoli", "Calle Larios", "Avenida Paulista",
-           "High Street", "King St W", "銀座通り", "Independence Ave", "Long Street", "Herengracht"]
-COMPANY_A = ["Acme", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Nordwind", "Sakura", "Ørsted", "Café Lumière",
-             "Müller & Söhne", "Blue Harbor", "Pinnacle", "Evergreen", "Quantum", "Silverline", "Redwood", "Atlas",
-             "Nimbus", "Zenith", "Horizon", "Keystone", "Vértice", "Łódź Tech", "O'Brien", "Ōkami", "Северный"]
-COMPANY_B = ["Industries", "Logistics", "Holdings", "Analytics", "Foods", "Energy", "Health", "Systems", "Partners",
-             "Labs", "Retail", "Capital", "Mobility", "Textiles", "Robotics"]
+STREETS = [
+    "Market St",
+    "Main Street",
+    "Königstraße",
+    "Rue de Rivoli",
+    "Calle Larios",
+    "Avenida Paulista",
+    "High Street",
+    "King St W",
+    "銀座通り",
+    "Independence Ave",
+    "Long Street",
+    "Herengracht",
+]
+COMPANY_A = [
+    "Acme",
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Stark",
+    "Wayne",
+    "Nordwind",
+    "Sakura",
+    "Ørsted",
+    "Café Lumière",
+    "Müller & Söhne",
+    "Blue Harbor",
+    "Pinnacle",
+    "Evergreen",
+    "Quantum",
+    "Silverline",
+    "Redwood",
+    "Atlas",
+    "Nimbus",
+    "Zenith",
+    "Horizon",
+    "Keystone",
+    "Vértice",
+    "Łódź Tech",
+    "O'Brien",
+    "Ōkami",
+    "Северный",
+]
+COMPANY_B = [
+    "Industries",
+    "Logistics",
+    "Holdings",
+    "Analytics",
+    "Foods",
+    "Energy",
+    "Health",
+    "Systems",
+    "Partners",
+    "Labs",
+    "Retail",
+    "Capital",
+    "Mobility",
+    "Textiles",
+    "Robotics",
+]
 COMPANY_C = ["Inc.", "LLC", "GmbH", "S.A.", "Ltd", "K.K.", "AG", "Pty Ltd", "SARL", "", "Corp.", "A/S"]
 DESCRIPTIONS = [
-    "Key account — renewal due in Q3.\nMain contact: \"Procurement\", Berlin, DE",
+    'Key account — renewal due in Q3.\nMain contact: "Procurement", Berlin, DE',
     "Große Kunde; Zahlungsziel 30 Tage, Rahmenvertrag bis 2027.",
     "大口顧客。年次契約、担当者は東京オフィス。",
     "Client fidèle 🚀 depuis 2015, paiement à 45 jours",
-    "Multi-line note\nwith, commas and \"double quotes\"\r\nand a CRLF line",
+    'Multi-line note\nwith, commas and "double quotes"\r\nand a CRLF line',
     "Emoji check ✅🔥💼 — long-term partner",
     "عميل مهم في منطقة الخليج",
     "Клиент из Москвы, договор №42",
@@ -96,18 +149,120 @@ DESCRIPTIONS = [
     "Tab\tseparated\tnotes, semicolons; pipes | carets ^ and backquotes `",
     "Plain ASCII description for a standard account.",
 ]
-FIRST_NAMES = ["James", "María", "José", "Zoë", "Øyvind", "Siobhán", "Łukasz", "Antonín", "明", "Иван", "Aïcha",
-               "Chloé", "Björn", "Priya", "Wei", "Fatima", "Noah", "Emma", "Liam", "Olivia", "Mateo", "Yuki"]
-FIRST_ASCII = ["james", "maria", "jose", "zoe", "oyvind", "siobhan", "lukasz", "antonin", "ming", "ivan", "aicha",
-               "chloe", "bjorn", "priya", "wei", "fatima", "noah", "emma", "liam", "olivia", "mateo", "yuki"]
-LAST_NAMES = ["Smith", "García", "Müller", "O'Connor", "Nguyễn", "van der Berg", "王", "Ivanova", "Dvořák", "Kowalski",
-              "Johnson", "Rossi", "Tanaka", "Okafor", "Andersson", "D'Souza", "Fernández", "Schröder", "Kim", "Brown"]
-LAST_ASCII = ["smith", "garcia", "mueller", "oconnor", "nguyen", "vanderberg", "wang", "ivanova", "dvorak", "kowalski",
-              "johnson", "rossi", "tanaka", "okafor", "andersson", "dsouza", "fernandez", "schroeder", "kim", "brown"]
-TITLES = ["CEO", "CFO", "VP Sales", "Head of Procurement", "IT Director", "Buyer", "Geschäftsführer", "Directrice R&D",
-          "Operations Manager", "Data Engineer"]
-SUBJECTS = ["Cannot log in", "Invoice discrepancy", "Lieferung verspätet", "Bug: export fails with \"timeout\"",
-            "Request for quote, 3 units", "パスワードのリセット", "Feature request 🚀", "Billing address update"]
+FIRST_NAMES = [
+    "James",
+    "María",
+    "José",
+    "Zoë",
+    "Øyvind",
+    "Siobhán",
+    "Łukasz",
+    "Antonín",
+    "明",
+    "Иван",
+    "Aïcha",
+    "Chloé",
+    "Björn",
+    "Priya",
+    "Wei",
+    "Fatima",
+    "Noah",
+    "Emma",
+    "Liam",
+    "Olivia",
+    "Mateo",
+    "Yuki",
+]
+FIRST_ASCII = [
+    "james",
+    "maria",
+    "jose",
+    "zoe",
+    "oyvind",
+    "siobhan",
+    "lukasz",
+    "antonin",
+    "ming",
+    "ivan",
+    "aicha",
+    "chloe",
+    "bjorn",
+    "priya",
+    "wei",
+    "fatima",
+    "noah",
+    "emma",
+    "liam",
+    "olivia",
+    "mateo",
+    "yuki",
+]
+LAST_NAMES = [
+    "Smith",
+    "García",
+    "Müller",
+    "O'Connor",
+    "Nguyễn",
+    "van der Berg",
+    "王",
+    "Ivanova",
+    "Dvořák",
+    "Kowalski",
+    "Johnson",
+    "Rossi",
+    "Tanaka",
+    "Okafor",
+    "Andersson",
+    "D'Souza",
+    "Fernández",
+    "Schröder",
+    "Kim",
+    "Brown",
+]
+LAST_ASCII = [
+    "smith",
+    "garcia",
+    "mueller",
+    "oconnor",
+    "nguyen",
+    "vanderberg",
+    "wang",
+    "ivanova",
+    "dvorak",
+    "kowalski",
+    "johnson",
+    "rossi",
+    "tanaka",
+    "okafor",
+    "andersson",
+    "dsouza",
+    "fernandez",
+    "schroeder",
+    "kim",
+    "brown",
+]
+TITLES = [
+    "CEO",
+    "CFO",
+    "VP Sales",
+    "Head of Procurement",
+    "IT Director",
+    "Buyer",
+    "Geschäftsführer",
+    "Directrice R&D",
+    "Operations Manager",
+    "Data Engineer",
+]
+SUBJECTS = [
+    "Cannot log in",
+    "Invoice discrepancy",
+    "Lieferung verspätet",
+    'Bug: export fails with "timeout"',
+    "Request for quote, 3 units",
+    "パスワードのリセット",
+    "Feature request 🚀",
+    "Billing address update",
+]
 PRODUCTS = ["Platform License", "Support Renewal", "Implementation", "Data Add-on", "Training", "Upsell — Seats"]
 
 
@@ -147,7 +302,9 @@ def _date_text(ms: np.ndarray) -> list[str]:
     return list(np.datetime_as_string(ms.astype("datetime64[ms]").astype("datetime64[D]"), unit="D").tolist())
 
 
-def _ref_ids(ctx: Context, rng: np.random.Generator, parent: str, size: int, null_share: float = 0.0) -> list[str | None]:
+def _ref_ids(
+    ctx: Context, rng: np.random.Generator, parent: str, size: int, null_share: float = 0.0
+) -> list[str | None]:
     """Ids of random records of ``parent`` (generated before, numbered consecutively from its first id)."""
     total = ctx.counts.get(parent, 0)
     if total == 0:
@@ -164,7 +321,9 @@ def _id_number(record_id: str) -> int:
     return number
 
 
-def _audit(ctx: Context, rng: np.random.Generator, start: int, size: int, *, deletable: bool = True) -> dict[str, list[Any]]:
+def _audit(
+    ctx: Context, rng: np.random.Generator, start: int, size: int, *, deletable: bool = True
+) -> dict[str, list[Any]]:
     """CreatedDate ... SystemModstamp, IsDeleted and the recycle-bin time for ``size`` records."""
     now = ctx.now_ms
     created = now - rng.integers(20 * DAY_MS, 3 * 365 * DAY_MS, size)
@@ -206,7 +365,9 @@ def _audit(ctx: Context, rng: np.random.Generator, start: int, size: int, *, del
     return result
 
 
-def _address(ctx: Context, rng: np.random.Generator, prefix: str, size: int, loc: np.ndarray | None = None) -> dict[str, list[Any]]:
+def _address(
+    ctx: Context, rng: np.random.Generator, prefix: str, size: int, loc: np.ndarray | None = None
+) -> dict[str, list[Any]]:
     if loc is None:
         loc = rng.integers(0, len(LOCATIONS), size)
     rows = [LOCATIONS[i] for i in loc.tolist()]
@@ -227,9 +388,7 @@ def _address(ctx: Context, rng: np.random.Generator, prefix: str, size: int, loc
         f"{prefix}CountryCode": part(4),
         f"{prefix}Latitude": [r[5] if g and not e else None for r, g, e in zip(rows, geocoded, empty, strict=True)],
         f"{prefix}Longitude": [r[6] if g and not e else None for r, g, e in zip(rows, geocoded, empty, strict=True)],
-        f"{prefix}GeocodeAccuracy": [
-            "Address" if g and not e else None for g, e in zip(geocoded, empty, strict=True)
-        ],
+        f"{prefix}GeocodeAccuracy": ["Address" if g and not e else None for g, e in zip(geocoded, empty, strict=True)],
     }
 
 
@@ -239,7 +398,9 @@ def _users(ctx: Context, rng: np.random.Generator, start: int, size: int) -> dic
     first = rng.integers(0, len(FIRST_NAMES), size).tolist()
     last = rng.integers(0, len(LAST_NAMES), size).tolist()
     usernames = [
-        INTEGRATION_USERNAME if start + i == 0 else f"{FIRST_ASCII[f]}.{LAST_ASCII[la]}{start + i}@lumina-sandbox.example.com"
+        INTEGRATION_USERNAME
+        if start + i == 0
+        else f"{FIRST_ASCII[f]}.{LAST_ASCII[la]}{start + i}@lumina-sandbox.example.com"
         for i, (f, la) in enumerate(zip(first, last, strict=True))
     ]
     firsts = ["Integration" if start + i == 0 else FIRST_NAMES[f] for i, f in enumerate(first)]
@@ -337,7 +498,9 @@ def _contacts(ctx: Context, rng: np.random.Generator, start: int, size: int) -> 
         "AccountId": _ref_ids(ctx, rng, "Account", size, 0.05),
         **people,
         **_address(ctx, rng, "Mailing", size),
-        "Phone": _nullify(rng, [f"+44 20 7{n:03d} {n * 7 % 10000:04d}" for n in rng.integers(0, 1000, size).tolist()], 0.2),
+        "Phone": _nullify(
+            rng, [f"+44 20 7{n:03d} {n * 7 % 10000:04d}" for n in rng.integers(0, 1000, size).tolist()], 0.2
+        ),
         "Title": _pick(rng, TITLES, size, 0.2),
         "Birthdate": _nullify(rng, _date_text(birth), 0.3),
         "HasOptedOutOfEmail": (rng.random(size) < 0.1).astype(int).tolist(),
@@ -354,7 +517,7 @@ def _opportunities(ctx: Context, rng: np.random.Generator, start: int, size: int
     columns: dict[str, list[Any]] = {
         "Id": ctx.ids.take("006", size),
         "AccountId": _ref_ids(ctx, rng, "Account", size, 0.05),
-        "Name": [f"Deal {start + i + 1:06d} – {p}" for i, p in enumerate(_pick(rng, PRODUCTS, size))],
+        "Name": [f"Deal {start + i + 1:06d} \u2013 {p}" for i, p in enumerate(_pick(rng, PRODUCTS, size))],
         "Description": _pick(rng, DESCRIPTIONS, size, 0.6),
         "StageName": [STAGES[s][0] for s in stage],
         "Amount": _nullify(rng, rng.lognormal(10, 1.2, size).round(2).tolist(), 0.1),
@@ -413,7 +576,9 @@ def _cases(ctx: Context, rng: np.random.Generator, start: int, size: int) -> dic
     return columns
 
 
-def _invoices(ctx: Context, rng: np.random.Generator, start: int, size: int, sobject: SObjectType) -> dict[str, list[Any]]:
+def _invoices(
+    ctx: Context, rng: np.random.Generator, start: int, size: int, sobject: SObjectType
+) -> dict[str, list[Any]]:
     status = _pick(rng, INVOICE_STATUSES, size)
     invoice_ms = ctx.now_ms - rng.integers(0, 400 * DAY_MS, size)
     columns: dict[str, list[Any]] = {

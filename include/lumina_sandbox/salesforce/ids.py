@@ -87,7 +87,8 @@ def make_ids(prefix: str, numbers: np.ndarray) -> list[str]:
     for block in range(3):
         bits = (upper[:, block * 5 : block * 5 + 5] * weights).sum(axis=1)
         out[:, 15 + block] = _SUFFIX[bits]
-    return out.view("S18").ravel().astype(str).tolist()  # type: ignore[no-any-return]
+    ids: list[str] = out.view("S18").ravel().astype(str).tolist()
+    return ids
 
 
 class IdFactory:

@@ -68,11 +68,21 @@ class Org:
         self.sessions = Sessions(self.clock)
         self.integration_user_id = ""
         self.writer = RecordWriter(
-            lambda: self.store, lambda: self.catalog, self.clock, lambda: self.id_factory, lambda: self.integration_user_id
+            lambda: self.store,
+            lambda: self.catalog,
+            self.clock,
+            lambda: self.id_factory,
+            lambda: self.integration_user_id,
         )
         self.queries = QueryService(lambda: self.store, lambda: self.catalog, self.clock, self.faults)
         self.bulk = BulkService(
-            lambda: self.store, lambda: self.catalog, self.clock, self.faults, self.limits, self.writer, self.workdir / "bulk"
+            lambda: self.store,
+            lambda: self.catalog,
+            self.clock,
+            self.faults,
+            self.limits,
+            self.writer,
+            self.workdir / "bulk",
         )
         self._counts: Counter[str] = Counter()
         self._lock = threading.Lock()
@@ -93,7 +103,10 @@ class Org:
         )
         first_user = self.store.conn().execute('SELECT "Id" FROM "User" ORDER BY rowid LIMIT 1').fetchone()
         self.integration_user_id = first_user[0]
-        self.writer.autonumbers = {"Case": self.generated.get("Case", 0), "Invoice__c": self.generated.get("Invoice__c", 0)}
+        self.writer.autonumbers = {
+            "Case": self.generated.get("Case", 0),
+            "Invoice__c": self.generated.get("Invoice__c", 0),
+        }
         self.writer.purged_until = {}
 
     def set_base_url(self, base_url: str) -> None:
@@ -148,7 +161,9 @@ class Org:
         self.store.add_column(target, new)
         target.add(new)
         if value is not None:
-            records = self.truth(sobject, ["Id", *[f.name for f in target.fields if f.name != new.name]], include_deleted=True)
+            records = self.truth(
+                sobject, ["Id", *[f.name for f in target.fields if f.name != new.name]], include_deleted=True
+            )
             column = quote_ident(new.name)
             with self.store.transaction() as conn:
                 if callable(value):
@@ -160,10 +175,12 @@ class Org:
 
         return describe_field(new)
 
-    def truth(self, sobject: str, fields: list[str] | None = None, include_deleted: bool = False) -> list[dict[str, Any]]:
+    def truth(
+        self, sobject: str, fields: list[str] | None = None, include_deleted: bool = False
+    ) -> list[dict[str, Any]]:
         """Every record (ordered by Id) with values exactly as a REST query returns them, formulas computed."""
         target = self.sobject(sobject)
-        chosen = [target.fields[0]] if False else []
+        chosen: list[Field] = []
         for name in fields or [f.name for f in target.fields]:
             found = target.find(name)
             if found is None:
@@ -198,7 +215,7 @@ class Org:
 
     # -- limits, sessions, counts ------------------------------------------------------------------------------
 
-    def set_api_limit(self, max: int, used: int | None = None) -> None:  # noqa: A002 - the documented name
+    def set_api_limit(self, max: int, used: int | None = None) -> None:
         self.limits.set_api(max, used)
 
     def expire_sessions(self) -> int:
@@ -216,8 +233,13 @@ class Org:
         with self._lock:
             self._counts.clear()
 
-    def settings(self, *, session_ttl_seconds: float | None = None, rotate_refresh_tokens: bool | None = None,
-                 bulk_processing_delay: float | None = None) -> dict[str, Any]:
+    def settings(
+        self,
+        *,
+        session_ttl_seconds: float | None = None,
+        rotate_refresh_tokens: bool | None = None,
+        bulk_processing_delay: float | None = None,
+    ) -> dict[str, Any]:
         """Tune behaviour: session TTL (sandbox clock), single-use refresh tokens, Bulk job start delay."""
         if session_ttl_seconds is not None:
             self.sessions.ttl_seconds = session_ttl_seconds
@@ -242,7 +264,13 @@ class Org:
         self.store = Store(self.catalog, self.workdir / "db2" if old.directory.name == "db" else self.workdir / "db")
         old.close()
         self.bulk = BulkService(
-            lambda: self.store, lambda: self.catalog, self.clock, self.faults, self.limits, self.writer, self.workdir / "bulk"
+            lambda: self.store,
+            lambda: self.catalog,
+            self.clock,
+            self.faults,
+            self.limits,
+            self.writer,
+            self.workdir / "bulk",
         )
         self._populate()
         self.faults.clear()

@@ -13,7 +13,7 @@ import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from lumina_sandbox.salesforce.catalog import STAGES
@@ -39,8 +39,7 @@ def _parse_error(field: Field, value: Any, kind: str) -> ApiError:
     return ApiError(
         400,
         "JSON_PARSER_ERROR",
-        f"Cannot deserialize instance of {kind} from {token} value {value} or request may be missing a required "
-        f"field",
+        f"Cannot deserialize instance of {kind} from {token} value {value} or request may be missing a required field",
     )
 
 
@@ -156,7 +155,9 @@ class RecordWriter:
     def _stamp(self, modstamp: datetime | None) -> str:
         return to_storage(modstamp if modstamp is not None else self.clock.now())
 
-    def _columns(self, sobject: SObjectType, values: dict[str, Any], *, creating: bool, trusted: bool) -> dict[str, Any]:
+    def _columns(
+        self, sobject: SObjectType, values: dict[str, Any], *, creating: bool, trusted: bool
+    ) -> dict[str, Any]:
         """Validate names, writability and values; returns {canonical name: stored value}."""
         result: dict[str, Any] = {}
         for name, value in values.items():
@@ -187,7 +188,9 @@ class RecordWriter:
                 continue
             target = catalog.find(field.reference_to[0])
             if target is None or not value.startswith(target.key_prefix):
-                raise _bad(400, "FIELD_INTEGRITY_EXCEPTION", f"{field.label}: id value of incorrect type: {value}", field)
+                raise _bad(
+                    400, "FIELD_INTEGRITY_EXCEPTION", f"{field.label}: id value of incorrect type: {value}", field
+                )
             if conn.execute(f'SELECT 1 FROM {target.table} WHERE "Id" = ?', (value,)).fetchone() is None:
                 raise _bad(400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", field)
 
@@ -243,7 +246,9 @@ class RecordWriter:
     ) -> list[str]:
         """Insert records (all or none); returns their new ids."""
         if not sobject.createable and not trusted:
-            raise ApiError(400, "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY", f"entity type cannot be inserted: {sobject.name}")
+            raise ApiError(
+                400, "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY", f"entity type cannot be inserted: {sobject.name}"
+            )
         stamp = self._stamp(modstamp)
         user = actor or self._default_user()
         rows: list[dict[str, Any]] = []
@@ -254,7 +259,9 @@ class RecordWriter:
                     row[field.name] = coerce(field, field.default_value)
             missing = [f.name for f in sobject.fields if f.required and row.get(f.name) is None and f.name != "Id"]
             if missing and not trusted:
-                raise ApiError(400, "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing)
+                raise ApiError(
+                    400, "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing
+                )
             self._derive(sobject, row, {}, stamp)
             rows.append(row)
         ids = self._ids().take(sobject.key_prefix, len(rows)) if rows else []
@@ -272,7 +279,7 @@ class RecordWriter:
                 row.setdefault("CreatedDate", stamp)
                 row.setdefault("CreatedById", user)
                 if sobject.has_modstamp:
-                    row.setdefault("LastModifiedDate", row["CreatedDate"] if modstamp is None and "CreatedDate" in record else stamp)
+                    row.setdefault("LastModifiedDate", stamp)
                     row.setdefault("LastModifiedById", user)
                     row.setdefault("SystemModstamp", stamp)
                 if sobject.has("OwnerId"):
@@ -301,7 +308,9 @@ class RecordWriter:
         or a late-committed change); ``modstamp`` sets an explicit stamp (ties, out-of-order commits).
         """
         if not sobject.updateable and not trusted:
-            raise ApiError(400, "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY", f"entity type cannot be updated: {sobject.name}")
+            raise ApiError(
+                400, "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY", f"entity type cannot be updated: {sobject.name}"
+            )
         stamp = self._stamp(modstamp)
         user = actor or self._default_user()
         store = self._store()
@@ -317,7 +326,9 @@ class RecordWriter:
                 row = self._columns(sobject, values, creating=False, trusted=trusted)
                 missing = [n for n, v in row.items() if v is None and sobject.find(n) and sobject.find(n).required]  # type: ignore[union-attr]
                 if missing and not trusted:
-                    raise ApiError(400, "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing)
+                    raise ApiError(
+                        400, "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing
+                    )
                 if not trusted:
                     self._check_references(conn, sobject, row)
                 self._derive(sobject, row, current, stamp)
@@ -330,7 +341,9 @@ class RecordWriter:
                 assignments = ", ".join(f"{quote_ident(n)} = ?" for n in row)
                 conn.execute(f'UPDATE {sobject.table} SET {assignments} WHERE "Id" = ?', [*row.values(), record_id])
 
-    def delete(self, sobject: SObjectType, ids: Iterable[str], *, actor: str | None = None, modstamp: datetime | None = None) -> None:
+    def delete(
+        self, sobject: SObjectType, ids: Iterable[str], *, actor: str | None = None, modstamp: datetime | None = None
+    ) -> None:
         """Soft delete: to the recycle bin (IsDeleted = true), SystemModstamp bumped."""
         if not sobject.has_is_deleted:
             raise ApiError(400, "INVALID_TYPE_FOR_OPERATION", f"entity type cannot be deleted: {sobject.name}")
@@ -344,14 +357,20 @@ class RecordWriter:
                     raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
                 if current.get("IsDeleted"):
                     raise ApiError(404, "ENTITY_IS_DELETED", "entity is deleted")
-                stamps = ', "LastModifiedDate" = ?, "LastModifiedById" = ?, "SystemModstamp" = ?' if sobject.has_modstamp else ""
+                stamps = (
+                    ', "LastModifiedDate" = ?, "LastModifiedById" = ?, "SystemModstamp" = ?'
+                    if sobject.has_modstamp
+                    else ""
+                )
                 params = [stamp, user, stamp] if sobject.has_modstamp else []
                 conn.execute(
                     f'UPDATE {sobject.table} SET "IsDeleted" = 1, {DELETED_AT} = ?{stamps} WHERE "Id" = ?',
                     [stamp, *params, record_id],
                 )
 
-    def undelete(self, sobject: SObjectType, ids: Iterable[str], *, actor: str | None = None, modstamp: datetime | None = None) -> None:
+    def undelete(
+        self, sobject: SObjectType, ids: Iterable[str], *, actor: str | None = None, modstamp: datetime | None = None
+    ) -> None:
         """Restore records from the recycle bin (stamps bumped)."""
         stamp = self._stamp(modstamp)
         user = actor or self._default_user()
@@ -363,7 +382,11 @@ class RecordWriter:
                     raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
                 if not current.get("IsDeleted"):
                     raise ApiError(400, "UNDELETE_FAILED", "Entity is not in the recycle bin")
-                stamps = ', "LastModifiedDate" = ?, "LastModifiedById" = ?, "SystemModstamp" = ?' if sobject.has_modstamp else ""
+                stamps = (
+                    ', "LastModifiedDate" = ?, "LastModifiedById" = ?, "SystemModstamp" = ?'
+                    if sobject.has_modstamp
+                    else ""
+                )
                 params = [stamp, user, stamp] if sobject.has_modstamp else []
                 conn.execute(
                     f'UPDATE {sobject.table} SET "IsDeleted" = 0, {DELETED_AT} = NULL{stamps} WHERE "Id" = ?',
@@ -394,10 +417,14 @@ class RecordWriter:
         """Purge records that have been in the recycle bin longer than 15 days (of the sandbox clock)."""
         cutoff = to_storage(self.clock.now() - timedelta(days=RECYCLE_BIN_DAYS))
         store = self._store()
-        expired = store.conn().execute(
-            f"SELECT max({DELETED_AT}) FROM {sobject.table} WHERE {DELETED_AT} IS NOT NULL AND {DELETED_AT} < ?",
-            (cutoff,),
-        ).fetchone()[0]
+        expired = (
+            store.conn()
+            .execute(
+                f"SELECT max({DELETED_AT}) FROM {sobject.table} WHERE {DELETED_AT} IS NOT NULL AND {DELETED_AT} < ?",
+                (cutoff,),
+            )
+            .fetchone()[0]
+        )
         if expired is None:
             return 0
         with store.transaction() as conn:
@@ -408,7 +435,14 @@ class RecordWriter:
         return removed
 
     def upsert(
-        self, sobject: SObjectType, field_name: str, value: str, record: dict[str, Any], *, actor: str | None = None, modstamp: datetime | None = None
+        self,
+        sobject: SObjectType,
+        field_name: str,
+        value: str,
+        record: dict[str, Any],
+        *,
+        actor: str | None = None,
+        modstamp: datetime | None = None,
     ) -> tuple[str, bool]:
         """Create or update by an external id (or Id); returns (id, created). 300 when the value is ambiguous."""
         field = sobject.find(field_name)
@@ -425,7 +459,9 @@ class RecordWriter:
             compare = "= ?" if field.case_sensitive or field.type not in ("string", "email") else "= ? COLLATE NOCASE"
             matches = [
                 r[0]
-                for r in self._store().conn().execute(
+                for r in self._store()
+                .conn()
+                .execute(
                     f'SELECT "Id" FROM {sobject.table} WHERE {quote_ident(field.name)} {compare}'
                     + (' AND "IsDeleted" = 0' if sobject.has_is_deleted else ""),
                     (stored,),
@@ -442,9 +478,10 @@ class RecordWriter:
         return self.create(sobject, [created], actor=actor, modstamp=modstamp)[0], True
 
     def _exists(self, sobject: SObjectType, record_id: str) -> bool:
-        row = self._store().conn().execute(f'SELECT "IsDeleted" FROM {sobject.table} WHERE "Id" = ?', (record_id,)).fetchone()
+        row = (
+            self._store()
+            .conn()
+            .execute(f'SELECT "IsDeleted" FROM {sobject.table} WHERE "Id" = ?', (record_id,))
+            .fetchone()
+        )
         return row is not None and not row[0]
-
-
-def now_text() -> str:
-    return to_storage(datetime.now(UTC))

@@ -14,8 +14,11 @@ from lumina_sandbox.salesforce.errors import ApiError
 from lumina_sandbox.salesforce.org import Org
 
 router = APIRouter(prefix="/services/data/v{version}/jobs")
-RESULT_KINDS = {"successfulresults": "successfulResults", "failedresults": "failedResults",
-                "unprocessedrecords": "unprocessedrecords"}
+RESULT_KINDS = {
+    "successfulresults": "successfulResults",
+    "failedresults": "failedResults",
+    "unprocessedrecords": "unprocessedrecords",
+}
 
 
 def _org(request: Request) -> Org:

@@ -42,7 +42,11 @@ def _json(body: bytes) -> Response:
 def versions(request: Request) -> Response:
     return json_response(
         [
-            {"label": f"{RELEASES[(v - 50) % 3]} '{21 + (v - 50 + 0) // 3}", "url": f"/services/data/v{v}.0", "version": f"{v}.0"}
+            {
+                "label": f"{RELEASES[(v - 50) % 3]} '{21 + (v - 50 + 0) // 3}",
+                "url": f"/services/data/v{v}.0",
+                "version": f"{v}.0",
+            }
             for v in range(MIN_VERSION, MAX_VERSION + 1)
         ]
     )
@@ -115,8 +119,15 @@ def global_describe(version: str, request: Request) -> Response:
 def sobject_info(version: str, name: str, request: Request) -> Response:
     org = _org(request)
     sobject = org.catalog.get(name)
-    recent = _select(org, sobject, version, ["Id", "Name"] if sobject.has("Name") else ["Id"], where="1", limit=5,
-                     order='t."Id" DESC')
+    recent = _select(
+        org,
+        sobject,
+        version,
+        ["Id", "Name"] if sobject.has("Name") else ["Id"],
+        where="1",
+        limit=5,
+        order='t."Id" DESC',
+    )
     return json_response(basic_info(version, sobject, recent))
 
 
@@ -165,11 +176,15 @@ def deleted(version: str, name: str, request: Request) -> Response:
     sobject = _replicable(org, name)
     start, covered = _span(request)
     org.maintain()
-    rows = org.store.conn().execute(
-        f'SELECT "Id", {DELETED_AT} FROM {sobject.table} WHERE {DELETED_AT} >= ? AND {DELETED_AT} < ? '
-        f"ORDER BY {DELETED_AT}, \"Id\" LIMIT {MAX_REPLICATION_IDS + 1}",
-        (start, covered),
-    ).fetchall()
+    rows = (
+        org.store.conn()
+        .execute(
+            f'SELECT "Id", {DELETED_AT} FROM {sobject.table} WHERE {DELETED_AT} >= ? AND {DELETED_AT} < ? '
+            f'ORDER BY {DELETED_AT}, "Id" LIMIT {MAX_REPLICATION_IDS + 1}',
+            (start, covered),
+        )
+        .fetchall()
+    )
     if len(rows) > MAX_REPLICATION_IDS:
         raise ApiError(400, "EXCEEDED_ID_LIMIT", "too many ids; choose start and end dates closer together")
     window_start = to_storage(org.now().replace(second=0, microsecond=0) - timedelta(days=RECYCLE_BIN_DAYS))
@@ -191,11 +206,15 @@ def updated(version: str, name: str, request: Request) -> Response:
     start, covered = _span(request)
     cursor = "SystemModstamp" if sobject.has_modstamp else "CreatedDate"
     live = ' AND "IsDeleted" = 0' if sobject.has_is_deleted else ""
-    rows = org.store.conn().execute(
-        f'SELECT "Id" FROM {sobject.table} WHERE "{cursor}" >= ? AND "{cursor}" < ?{live} '
-        f'ORDER BY "{cursor}", "Id" LIMIT {MAX_REPLICATION_IDS + 1}',
-        (start, covered),
-    ).fetchall()
+    rows = (
+        org.store.conn()
+        .execute(
+            f'SELECT "Id" FROM {sobject.table} WHERE "{cursor}" >= ? AND "{cursor}" < ?{live} '
+            f'ORDER BY "{cursor}", "Id" LIMIT {MAX_REPLICATION_IDS + 1}',
+            (start, covered),
+        )
+        .fetchall()
+    )
     if len(rows) > MAX_REPLICATION_IDS:
         raise ApiError(400, "EXCEEDED_ID_LIMIT", "too many ids; choose start and end dates closer together")
     return json_response({"ids": [r[0] for r in rows], "latestDateCovered": rest_text(covered)})
@@ -205,8 +224,15 @@ def updated(version: str, name: str, request: Request) -> Response:
 
 
 def _select(
-    org: Org, sobject: SObjectType, version: str, names: list[str] | None, *, where: str, params: dict[str, Any] | None = None,
-    limit: int | None = None, order: str = ""
+    org: Org,
+    sobject: SObjectType,
+    version: str,
+    names: list[str] | None,
+    *,
+    where: str,
+    params: dict[str, Any] | None = None,
+    limit: int | None = None,
+    order: str = "",
 ) -> list[dict[str, Any]]:
     fields = []
     for name in names or [f.name for f in sobject.fields]:
@@ -223,9 +249,13 @@ def _select(
     return [json.loads(record_json(row)) for row in org.store.conn().execute(sql, bound)]
 
 
-def _record(org: Org, sobject: SObjectType, version: str, where: str, params: dict[str, Any], fields: str | None) -> Response:
+def _record(
+    org: Org, sobject: SObjectType, version: str, where: str, params: dict[str, Any], fields: str | None
+) -> Response:
     names = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
-    found = _select(org, sobject, version, ["Id", "IsDeleted"] if sobject.has_is_deleted else ["Id"], where=where, params=params)
+    found = _select(
+        org, sobject, version, ["Id", "IsDeleted"] if sobject.has_is_deleted else ["Id"], where=where, params=params
+    )
     if not found:
         raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
     if len(found) > 1:
@@ -262,14 +292,18 @@ def get_record(version: str, name: str, record_id: str, request: Request) -> Res
     sobject = org.catalog.get(name)
     if not is_valid_id(record_id):
         raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
-    return _record(org, sobject, version, 't."Id" = :id', {"id": canonical(record_id)}, request.query_params.get("fields"))
+    return _record(
+        org, sobject, version, 't."Id" = :id', {"id": canonical(record_id)}, request.query_params.get("fields")
+    )
 
 
 @router.patch(PREFIX + "/sobjects/{name}/{record_id}")
 async def update_record(version: str, name: str, record_id: str, request: Request) -> Response:
     org = _org(request)
     body = _body(await request.body())
-    await run_in_threadpool(org.writer.update, org.catalog.get(name), [{**body, "Id": record_id}], actor=request.state.user_id)
+    await run_in_threadpool(
+        org.writer.update, org.catalog.get(name), [{**body, "Id": record_id}], actor=request.state.user_id
+    )
     return Response(status_code=204)
 
 

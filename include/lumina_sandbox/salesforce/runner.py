@@ -104,7 +104,11 @@ def serve(port: int, state_dir: Path, seed: int, counts: dict[str, int], wide_fi
 
 
 def start(
-    port: int, state_dir: Path, seed: int = 7, counts: dict[str, int] | None = None, wide_fields: int = 450,
+    port: int,
+    state_dir: Path,
+    seed: int = 7,
+    counts: dict[str, int] | None = None,
+    wide_fields: int = 450,
     timeout: float = 600,
 ) -> dict[str, Any]:
     """Start the sandbox detached unless it already runs; returns its state (``base_url``, ``pid``, ...)."""
@@ -117,8 +121,20 @@ def start(
     directory.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(FileNotFoundError):
         (directory / STATE_FILE).unlink()
-    command = [sys.executable, "-m", "lumina_sandbox.salesforce", "serve", "--port", str(port),
-               "--state-dir", str(state_dir), "--seed", str(seed), "--wide-fields", str(wide_fields)]
+    command = [
+        sys.executable,
+        "-m",
+        "lumina_sandbox.salesforce",
+        "serve",
+        "--port",
+        str(port),
+        "--state-dir",
+        str(state_dir),
+        "--seed",
+        str(seed),
+        "--wide-fields",
+        str(wide_fields),
+    ]
     for name, count in (counts or {}).items():
         command += ["--scale", f"{name}={count}"]
     log = (directory / "server.log").open("ab")

@@ -58,8 +58,7 @@ class SandboxServer:
         self._tmp: Path | None = None
         if state_dir is None:
             self._tmp = Path(tempfile.mkdtemp(prefix="lumina-sf-tls-"))
-        self.directory = Path(state_dir) if state_dir is not None else self._tmp
-        assert self.directory is not None
+        self.directory: Path = Path(state_dir) if state_dir is not None else self._tmp or Path(".")
         self.control_key = control_key or secrets.token_urlsafe(24)
         self.base_url = ""
         self.ca_path = self.directory / "ca.pem"

@@ -238,7 +238,7 @@ def like_pattern(body: str) -> str:
     """A LIKE pattern body (as written between the quotes) as an SQLite LIKE pattern with ``ESCAPE '\\'``."""
     parts = []
     for char, escaped in _scan_string(body, like=True):
-        if escaped and char in "%_\\" or (not escaped and char == "\\"):
+        if (escaped and char in "%_\\") or (not escaped and char == "\\"):
             parts.append("\\" + char)
         else:
             parts.append(char)
@@ -371,7 +371,9 @@ class _Parser:
                 raise self.unsupported("a subquery in SELECT")
             field = self.name("field")
             if field.lower() in seen:
-                raise SoqlError("MALFORMED_QUERY", f"duplicate field selected: {field}", self.tokens[self.index - 1].pos)
+                raise SoqlError(
+                    "MALFORMED_QUERY", f"duplicate field selected: {field}", self.tokens[self.index - 1].pos
+                )
             seen.add(field.lower())
             fields.append(field)
             if not self.at_punct(","):

@@ -155,7 +155,9 @@ class _Where:
             return canonical(value.value)
         if kind == "number":
             number: Decimal = value.value
-            return int(number) if number == number.to_integral_value() and field.type in ("int", "long") else float(number)
+            return (
+                int(number) if number == number.to_integral_value() and field.type in ("int", "long") else float(number)
+            )
         if kind == "date":
             day: date = value.value
             return day.isoformat()
@@ -284,7 +286,9 @@ def compile_query(text: str, catalog: Catalog, *, include_deleted: bool, today: 
         found = sobject.find(item.field)
         if found is None:
             raise SoqlError(
-                "INVALID_FIELD", _NO_SUCH_COLUMN.format(field=item.field, entity=sobject.name), query.position(item.field)
+                "INVALID_FIELD",
+                _NO_SUCH_COLUMN.format(field=item.field, entity=sobject.name),
+                query.position(item.field),
             )
         if not sortable(found):
             raise SoqlError(
@@ -341,7 +345,7 @@ def json_columns(sobject: SObjectType, fields: list[Field]) -> list[str]:
     wide objects stay within SQLite's argument limit. The version of the URL is the ``:ver`` parameter.
     """
     attributes = (
-        f"'{{\"attributes\":{{\"type\":\"{sobject.name}\",\"url\":\"/services/data/v' || :ver || "
+        f'\'{{"attributes":{{"type":"{sobject.name}","url":"/services/data/v\' || :ver || '
         f"'/sobjects/{sobject.name}/' || t.\"Id\" || '\"}}'"
     )
     columns = [attributes]

@@ -164,10 +164,11 @@ class Store:
             f"WHERE {DELETED_AT} IS NOT NULL"
         )
         for field in sobject.stored_fields():
-            if field.external_id or (field.type == "reference" and field.name not in ("CreatedById", "LastModifiedById")):
-                statements.append(
-                    f'CREATE INDEX IF NOT EXISTS "ix_{name}_{field.name}" ON {sobject.table} ({quote_ident(field.name)})'
-                )
+            if field.external_id or (
+                field.type == "reference" and field.name not in ("CreatedById", "LastModifiedById")
+            ):
+                column = quote_ident(field.name)
+                statements.append(f'CREATE INDEX IF NOT EXISTS "ix_{name}_{field.name}" ON {sobject.table} ({column})')
         with self.write_lock:
             for statement in statements:
                 conn.execute(statement)

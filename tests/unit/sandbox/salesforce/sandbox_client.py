@@ -45,5 +45,8 @@ def salesforce(server: SandboxServer) -> Any:
 
     token = password_token(server)
     return Salesforce(
-        instance_url=token["instance_url"], session_id=token["access_token"], session=http_session(server), version=VERSION
+        instance_url=token["instance_url"],
+        session_id=token["access_token"],
+        session=http_session(server),
+        version=VERSION,
     )

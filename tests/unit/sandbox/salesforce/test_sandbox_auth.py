@@ -8,12 +8,12 @@ from typing import Any
 
 import jwt
 import pytest
+from sandbox_client import VERSION, http_session, password_token, url
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceExpiredSession
 from simple_salesforce.login import soap_login
 
 from lumina_sandbox.salesforce.server import SandboxServer
-from sandbox_client import VERSION, http_session, password_token, url
 
 
 def token_request(server: SandboxServer, data: dict[str, str], **kwargs: Any) -> Any:
@@ -62,8 +62,13 @@ def test_password_grant_failures_use_salesforce_wording(
 
 def test_password_without_security_token_is_refused(server: SandboxServer) -> None:
     creds = server.credentials
-    data = {"grant_type": "password", "client_id": creds.client_id, "client_secret": creds.client_secret,
-            "username": creds.username, "password": creds.password}
+    data = {
+        "grant_type": "password",
+        "client_id": creds.client_id,
+        "client_secret": creds.client_secret,
+        "username": creds.username,
+        "password": creds.password,
+    }
     assert token_request(server, data).json()["error"] == "invalid_grant"
 
 
@@ -124,8 +129,12 @@ def test_jwt_bearer_failures(server: SandboxServer) -> None:
 
 def test_refresh_token_grant_and_single_use_rotation(server: SandboxServer) -> None:
     creds = server.credentials
-    data = {"grant_type": "refresh_token", "refresh_token": creds.refresh_token, "client_id": creds.client_id,
-            "client_secret": creds.client_secret}
+    data = {
+        "grant_type": "refresh_token",
+        "refresh_token": creds.refresh_token,
+        "client_id": creds.client_id,
+        "client_secret": creds.client_secret,
+    }
     first = token_request(server, data)
     assert first.status_code == 200 and "refresh_token" not in first.json()
 

@@ -41,7 +41,9 @@ def test_query_job_lifecycle_locators_and_refetch(server: SandboxServer, api: An
     assert created.status_code == 200
     job = created.json()
     assert job["state"] == "UploadComplete" and job["object"] == "Account" and job["contentType"] == "CSV"
-    assert {"id", "operation", "createdDate", "concurrencyMode", "apiVersion", "lineEnding", "columnDelimiter"} <= set(job)
+    assert {"id", "operation", "createdDate", "concurrencyMode", "apiVersion", "lineEnding", "columnDelimiter"} <= set(
+        job
+    )
     states = {api.get(url(server, f"jobs/query/{job['id']}")).json()["state"]}
     info = wait(api, server, job["id"])
     states.add(info["state"])
@@ -64,7 +66,9 @@ def test_query_job_lifecycle_locators_and_refetch(server: SandboxServer, api: An
     # results are a snapshot of job completion and any page can be fetched again
     server.org.update("Account", [{"Id": truth[60]["Id"], "Name": "Changed After The Job"}])
     second_locator = listed[0][1]
-    again = api.get(url(server, f"jobs/query/{job['id']}/results"), params={"locator": second_locator, "maxRecords": 50})
+    again = api.get(
+        url(server, f"jobs/query/{job['id']}/results"), params={"locator": second_locator, "maxRecords": 50}
+    )
     assert again.text == listed[1][0]
     assert "Changed After The Job" not in "".join(body for body, _, _ in pages(api, server, job["id"], 1000))
 
@@ -97,7 +101,9 @@ def test_abort_query_job(server: SandboxServer, api: Any) -> None:
 
 
 def test_compound_fields_fail_the_job(server: SandboxServer, api: Any) -> None:
-    job = api.post(url(server, "jobs/query"), json={"operation": "query", "query": "SELECT Id, BillingAddress FROM Account"})
+    job = api.post(
+        url(server, "jobs/query"), json={"operation": "query", "query": "SELECT Id, BillingAddress FROM Account"}
+    )
     info = wait(api, server, job.json()["id"])
     assert info["state"] == "Failed"
     assert info["errorMessage"] == "FUNCTIONALITY_NOT_ENABLED: Selecting compound data not supported in Bulk Query"
@@ -121,7 +127,7 @@ def test_ingest_upsert_with_simple_salesforce(server: SandboxServer, sf: Any) ->
     records = [
         {"SAP_Customer_Number__c": "7700000001", "Name": "Bulk One", "Region__c": "EMEA"},
         {"SAP_Customer_Number__c": "7700000002", "Name": "Bulk Two", "Region__c": "Atlantis"},
-        {"SAP_Customer_Number__c": "7700000003", "Name": "Bulk Three, \"Quoted\"", "Region__c": "NA"},
+        {"SAP_Customer_Number__c": "7700000003", "Name": 'Bulk Three, "Quoted"', "Region__c": "NA"},
     ]
     result = sf.bulk2.Account.upsert(records=records, external_id_field="SAP_Customer_Number__c", wait=0.05)
     assert result[0]["numberRecordsProcessed"] == 3 and result[0]["numberRecordsFailed"] == 1
@@ -145,10 +151,14 @@ def test_ingest_upsert_with_simple_salesforce(server: SandboxServer, sf: Any) ->
 
 def test_ingest_update_delete_and_failed_batches(server: SandboxServer, api: Any) -> None:
     ids = server.org.create("Lead", [{"LastName": f"Ingest {n}", "Company": "Ingest Co"} for n in range(3)])
-    job = api.post(url(server, "jobs/ingest"), json={"object": "Lead", "operation": "update", "lineEnding": "LF"}).json()
+    job = api.post(
+        url(server, "jobs/ingest"), json={"object": "Lead", "operation": "update", "lineEnding": "LF"}
+    ).json()
     assert job["state"] == "Open" and job["contentUrl"].endswith("/batches")
     data = f"Id,Company,Email\n{ids[0]},New Co,#N/A\n{ids[1]},,not-an-email\n"
-    upload = api.put(url(server, f"jobs/ingest/{job['id']}/batches"), data=data.encode(), headers={"Content-Type": "text/csv"})
+    upload = api.put(
+        url(server, f"jobs/ingest/{job['id']}/batches"), data=data.encode(), headers={"Content-Type": "text/csv"}
+    )
     assert upload.status_code == 201
     assert api.patch(url(server, f"jobs/ingest/{job['id']}"), json={"state": "UploadComplete"}).status_code == 200
     info = wait(api, server, job["id"], "ingest")
@@ -160,13 +170,19 @@ def test_ingest_update_delete_and_failed_batches(server: SandboxServer, api: Any
     assert companies[ids[0]] == "New Co" and companies[ids[1]] == "Ingest Co"
 
     removal = api.post(url(server, "jobs/ingest"), json={"object": "Lead", "operation": "hardDelete"}).json()
-    api.put(url(server, f"jobs/ingest/{removal['id']}/batches"), data=f"Id\n{ids[2]}\n", headers={"Content-Type": "text/csv"})
+    api.put(
+        url(server, f"jobs/ingest/{removal['id']}/batches"),
+        data=f"Id\n{ids[2]}\n",
+        headers={"Content-Type": "text/csv"},
+    )
     api.patch(url(server, f"jobs/ingest/{removal['id']}"), json={"state": "UploadComplete"})
     assert wait(api, server, removal["id"], "ingest")["numberRecordsFailed"] == 0
     assert ids[2] not in server.org.ids("Lead", include_deleted=True)
 
     broken = api.post(url(server, "jobs/ingest"), json={"object": "Lead", "operation": "insert"}).json()
-    api.put(url(server, f"jobs/ingest/{broken['id']}/batches"), data=b"Nope__c\nx\n", headers={"Content-Type": "text/csv"})
+    api.put(
+        url(server, f"jobs/ingest/{broken['id']}/batches"), data=b"Nope__c\nx\n", headers={"Content-Type": "text/csv"}
+    )
     api.patch(url(server, f"jobs/ingest/{broken['id']}"), json={"state": "UploadComplete"})
     failed_job = wait(api, server, broken["id"], "ingest")
     assert failed_job["state"] == "Failed" and "Nope__c" in failed_job["errorMessage"]

@@ -36,8 +36,9 @@ def test_control_client_mirrors_the_org(server: SandboxServer) -> None:
     control = server.control
     before = control.now()
     stamp = before - timedelta(hours=3)
-    ids = control.create("Opportunity", [{"Name": "Ctl", "StageName": "Closed Won", "CloseDate": "2026-01-31"}] * 2,
-                         modstamp=stamp)
+    ids = control.create(
+        "Opportunity", [{"Name": "Ctl", "StageName": "Closed Won", "CloseDate": "2026-01-31"}] * 2, modstamp=stamp
+    )
     truth = {r["Id"]: r for r in control.truth("Opportunity", ["Id", "IsWon", "Probability", "SystemModstamp"])}
     assert all(truth[i]["IsWon"] is True and truth[i]["Probability"] == 100.0 for i in ids)
     assert truth[ids[0]]["SystemModstamp"] == truth[ids[1]]["SystemModstamp"]
@@ -91,8 +92,11 @@ def test_detached_start_is_idempotent_and_stop_ends_it(tmp_path: Path) -> None:
         assert credentials["instance_url"] == started.stdout.strip()
         token = requests.post(
             f"{credentials['instance_url']}/services/oauth2/token",
-            data={"grant_type": "client_credentials", "client_id": credentials["client_id"],
-                  "client_secret": credentials["client_secret"]},
+            data={
+                "grant_type": "client_credentials",
+                "client_id": credentials["client_id"],
+                "client_secret": credentials["client_secret"],
+            },
             verify=str(directory / credentials["ca_file"]),
             timeout=30,
         )

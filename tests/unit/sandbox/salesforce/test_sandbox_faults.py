@@ -41,7 +41,9 @@ def test_limit_fault_is_refused_request(server: SandboxServer, sf: Any) -> None:
     server.control.add_fault("query", "status", status=403)
     with pytest.raises(SalesforceRefusedRequest) as refused:
         sf.query("SELECT COUNT() FROM Account")
-    assert refused.value.content == [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]
+    assert refused.value.content == [
+        {"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}
+    ]
 
 
 def test_times_and_after_pick_which_requests_fail(server: SandboxServer, sf: Any) -> None:

@@ -31,7 +31,10 @@ def test_paging_by_next_records_url_honours_batch_size(server: SandboxServer, sf
     assert first["nextRecordsUrl"].endswith("-200")
     records, sizes = all_pages(sf, "SELECT Id, Name FROM Contact ORDER BY Id")
     live = server.org.truth("Contact", ["Id", "Name"])
-    assert records[0]["attributes"] == {"type": "Contact", "url": f"/services/data/v62.0/sobjects/Contact/{records[0]['Id']}"}
+    assert records[0]["attributes"] == {
+        "type": "Contact",
+        "url": f"/services/data/v62.0/sobjects/Contact/{records[0]['Id']}",
+    }
     assert [{"Id": r["Id"], "Name": r["Name"]} for r in records] == live
     assert sizes[:-1] == [200] * (len(sizes) - 1)
     assert first["totalSize"] == len(live)
@@ -48,7 +51,9 @@ def test_batch_size_is_clamped_to_200_and_pages_can_be_fetched_again(server: San
 
 
 def test_query_excludes_and_query_all_includes_the_recycle_bin(server: SandboxServer, sf: Any) -> None:
-    deleted = {r["Id"] for r in server.org.truth("Account", ["Id", "IsDeleted"], include_deleted=True) if r["IsDeleted"]}
+    deleted = {
+        r["Id"] for r in server.org.truth("Account", ["Id", "IsDeleted"], include_deleted=True) if r["IsDeleted"]
+    }
     assert deleted, "the generator puts some accounts in the recycle bin"
     live, _ = all_pages(sf, "SELECT Id, IsDeleted FROM Account")
     everything, _ = all_pages(sf, "SELECT Id, IsDeleted FROM Account", include_deleted=True)
@@ -65,7 +70,9 @@ def test_count_query(server: SandboxServer, sf: Any) -> None:
 
 
 def test_order_by_desc_nulls_last_limit_offset(server: SandboxServer, sf: Any) -> None:
-    result = sf.query("SELECT Id, AnnualRevenue FROM Account ORDER BY AnnualRevenue DESC NULLS LAST, Id LIMIT 30 OFFSET 5")
+    result = sf.query(
+        "SELECT Id, AnnualRevenue FROM Account ORDER BY AnnualRevenue DESC NULLS LAST, Id LIMIT 30 OFFSET 5"
+    )
     truth = server.org.truth("Account", ["Id", "AnnualRevenue"])
     ordered = sorted(truth, key=lambda r: r["Id"])
     ordered = sorted(ordered, key=lambda r: (r["AnnualRevenue"] is None, -(r["AnnualRevenue"] or 0)))
@@ -81,7 +88,9 @@ def test_text_equality_ignores_case_and_not_equal_includes_nulls(server: Sandbox
     not_na = {r["Id"] for r in sf.query_all("SELECT Id FROM Account WHERE Region__c != 'NA'")["records"]}
     assert not_na == {r["Id"] for r in truth} - na
     assert any(r["Region__c"] is None for r in truth if r["Id"] in not_na)
-    not_in = {r["Id"] for r in sf.query_all("SELECT Id FROM Account WHERE NOT (Region__c IN ('NA', 'EMEA'))")["records"]}
+    not_in = {
+        r["Id"] for r in sf.query_all("SELECT Id FROM Account WHERE NOT (Region__c IN ('NA', 'EMEA'))")["records"]
+    }
     assert not_in == {r["Id"] for r in truth if r["Region__c"] not in ("NA", "EMEA")}
 
 
@@ -124,7 +133,11 @@ def test_keyset_paging_through_ties_on_system_modstamp(server: SandboxServer, sf
         seen += [r["Id"] for r in page]
         after_id = page[-1]["Id"]
     assert seen[-7:] == sorted(ids)
-    assert all(r["SystemModstamp"] == rest_text(text) for r in server.org.truth("Account", ["Id", "SystemModstamp"]) if r["Id"] in ids)
+    assert all(
+        r["SystemModstamp"] == rest_text(text)
+        for r in server.org.truth("Account", ["Id", "SystemModstamp"])
+        if r["Id"] in ids
+    )
 
 
 def test_a_cursor_is_a_snapshot_of_its_first_call(server: SandboxServer, sf: Any) -> None:
@@ -186,7 +199,9 @@ def test_formulas_change_without_a_modstamp_bump(server: SandboxServer) -> None:
     assert later["Age_Days__c"] == case["Age_Days__c"] + 3
     assert later["SystemModstamp"] == case["SystemModstamp"]
 
-    contact = sf.query("SELECT Id, AccountId, Account_Name__c, SystemModstamp FROM Contact WHERE AccountId != null LIMIT 1")
+    contact = sf.query(
+        "SELECT Id, AccountId, Account_Name__c, SystemModstamp FROM Contact WHERE AccountId != null LIMIT 1"
+    )
     record = contact["records"][0]
     server.org.update("Account", [{"Id": record["AccountId"], "Name": "Renamed Parent GmbH"}])
     after = sf.query(f"SELECT Account_Name__c, SystemModstamp FROM Contact WHERE Id = '{record['Id']}'")["records"][0]
@@ -198,7 +213,9 @@ def test_formulas_change_without_a_modstamp_bump(server: SandboxServer) -> None:
 
 def test_added_field_appears_in_describe_and_queries(server: SandboxServer, sf: Any) -> None:
     server.control.add_field(
-        "Opportunity", {"name": "Risk_Score__c", "type": "double", "precision": 5, "scale": 1, "label": "Risk"}, value=4.5
+        "Opportunity",
+        {"name": "Risk_Score__c", "type": "double", "precision": 5, "scale": 1, "label": "Risk"},
+        value=4.5,
     )
     fields = {f["name"]: f for f in sf.Opportunity.describe()["fields"]}
     assert fields["Risk_Score__c"]["type"] == "double"
@@ -216,7 +233,15 @@ def test_record_json_types(sf: Any) -> None:
     assert isinstance(record["NumberOfEmployees"], int)
     assert isinstance(record["AnnualRevenue"], float)
     assert set(record["BillingAddress"]) == {
-        "city", "country", "countryCode", "geocodeAccuracy", "latitude", "longitude", "postalCode", "state", "street"
+        "city",
+        "country",
+        "countryCode",
+        "geocodeAccuracy",
+        "latitude",
+        "longitude",
+        "postalCode",
+        "state",
+        "street",
     }
     assert record["CreatedDate"].endswith("+0000") and len(record["CreatedDate"]) == 28
     assert record["Description"] != ""

@@ -9,15 +9,47 @@ from urllib.parse import quote
 
 import pytest
 from sandbox_client import http_session, url
-from simple_salesforce.exceptions import SalesforceMalformedRequest, SalesforceRefusedRequest, SalesforceResourceNotFound
+from simple_salesforce.exceptions import (
+    SalesforceMalformedRequest,
+    SalesforceRefusedRequest,
+    SalesforceResourceNotFound,
+)
 
 from lumina_sandbox.salesforce.server import SandboxServer
 
 FIELD_KEYS = {
-    "aggregatable", "autoNumber", "byteLength", "calculated", "calculatedFormula", "caseSensitive", "compoundFieldName",
-    "createable", "custom", "defaultValue", "defaultedOnCreate", "digits", "externalId", "filterable", "groupable",
-    "idLookup", "label", "length", "name", "nameField", "nillable", "picklistValues", "precision", "referenceTo",
-    "relationshipName", "restrictedPicklist", "scale", "soapType", "sortable", "type", "unique", "updateable",
+    "aggregatable",
+    "autoNumber",
+    "byteLength",
+    "calculated",
+    "calculatedFormula",
+    "caseSensitive",
+    "compoundFieldName",
+    "createable",
+    "custom",
+    "defaultValue",
+    "defaultedOnCreate",
+    "digits",
+    "externalId",
+    "filterable",
+    "groupable",
+    "idLookup",
+    "label",
+    "length",
+    "name",
+    "nameField",
+    "nillable",
+    "picklistValues",
+    "precision",
+    "referenceTo",
+    "relationshipName",
+    "restrictedPicklist",
+    "scale",
+    "soapType",
+    "sortable",
+    "type",
+    "unique",
+    "updateable",
 }
 
 
@@ -46,7 +78,7 @@ def test_describe_fields_are_real_shaped(sf: Any) -> None:
     assert {"Contacts", "Opportunities", "Cases"} <= {c["relationshipName"] for c in described["childRelationships"]}
     fields = {f["name"]: f for f in described["fields"]}
     for field in fields.values():
-        assert FIELD_KEYS <= set(field)
+        assert set(field) >= FIELD_KEYS
     assert fields["Id"]["type"] == "id" and fields["Id"]["soapType"] == "tns:ID" and fields["Id"]["length"] == 18
     assert fields["BillingAddress"]["type"] == "address" and fields["BillingAddress"]["soapType"] == "urn:address"
     assert fields["BillingCity"]["compoundFieldName"] == "BillingAddress"
@@ -106,8 +138,11 @@ def test_limits_usage_header_and_the_daily_limit(server: SandboxServer, sf: Any,
         sf.query("SELECT COUNT() FROM Account")
     token = http_session(server).post(
         f"{server.base_url}/services/oauth2/token",
-        data={"grant_type": "client_credentials", "client_id": server.credentials.client_id,
-              "client_secret": server.credentials.client_secret},
+        data={
+            "grant_type": "client_credentials",
+            "client_id": server.credentials.client_id,
+            "client_secret": server.credentials.client_secret,
+        },
     )
     assert token.status_code == 200  # logins do not count against the API limit
 
@@ -128,9 +163,9 @@ def test_record_crud_and_validation_errors(server: SandboxServer, sf: Any) -> No
     record = sf.Account.get(created["id"])
     assert record["Name"] == "Crud Test AG" and record["Region__c"] == "NA" and record["Description"] is None
     assert record["CreatedById"] == server.credentials.user_id
-    assert sf.Account.update(created["id"], {"Phone": "", "Description": "Änderung, \"quoted\""}) == 204
+    assert sf.Account.update(created["id"], {"Phone": "", "Description": 'Änderung, "quoted"'}) == 204
     updated = sf.Account.get(created["id"])
-    assert updated["Phone"] is None and updated["Description"] == "Änderung, \"quoted\""
+    assert updated["Phone"] is None and updated["Description"] == 'Änderung, "quoted"'
     assert updated["SystemModstamp"] >= record["SystemModstamp"]
 
     failures = [
