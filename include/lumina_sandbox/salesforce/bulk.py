@@ -275,19 +275,20 @@ class BulkService:
                 job.error = TIMEOUT_FAILURE
                 job.set_state("Failed", self._stamp())
                 return
-            columns = ", ".join(csv_columns(compiled.fields))
+            columns = ", ".join(csv_columns(compiled.fields, delimiter))
             sql = f"SELECT {columns} FROM {compiled.sobject.table} t WHERE {compiled.where} {compiled.tail()}"
+            conn.text_factory = bytes  # the cells arrive as UTF-8 bytes, ready to write
             cursor = conn.execute(sql, params)
+            glue, end = delimiter.encode(), ending.encode()
             with path.open("wb") as out:
                 while rows := cursor.fetchmany(_FETCH):
                     if job.aborted.is_set():
                         break
-                    lines = [delimiter.join(row) + ending for row in rows]
-                    sizes = [len(line) if line.isascii() else len(line.encode()) for line in lines]
-                    ends = list(itertools.accumulate(sizes, initial=position))
+                    lines = [row[0] + end for row in rows] if len(rows[0]) == 1 else [glue.join(r) + end for r in rows]
+                    ends = list(itertools.accumulate(map(len, lines), initial=position))
                     offsets.extend(ends[1:])
                     position = ends[-1]
-                    out.write("".join(lines).encode())
+                    out.write(b"".join(lines))
         if job.aborted.is_set():
             path.unlink(missing_ok=True)
             return

@@ -366,12 +366,36 @@ def _csv_value(field: Field) -> str:
     column = expression(field)
     if field.type == "boolean":
         return f"CASE WHEN {column} THEN '\"true\"' ELSE '\"false\"' END"
-    return f"coalesce('\"' || replace(CAST({column} AS TEXT), '\"', '\"\"') || '\"', '\"\"')"
+    if category(field.type) == "text":
+        return f"coalesce('\"' || replace({column}, '\"', '\"\"') || '\"', '\"\"')"
+    return f"coalesce('\"' || {column} || '\"', '\"\"')"  # ids, numbers, dates: never contain a quote
 
 
-def csv_columns(fields: list[Field]) -> list[str]:
-    """SQL expressions giving each field as a finished, double-quoted CSV cell (null as ``""``)."""
-    return [_csv_value(f) for f in fields]
+def csv_columns(fields: list[Field], delimiter: str | None = None, group: int = 100) -> list[str]:
+    """SQL expressions giving each field as a finished, double-quoted CSV cell (null as ``""``).
+
+    With a ``delimiter`` (one of Bulk 2.0's, never a quote or ``%``), each group of up to ``group`` fields is one
+    ``format('"%w",...')`` call (``%w`` doubles double quotes), so SQLite renders whole lines in C and a row
+    reaches Python as one or a few strings.
+    """
+    if delimiter is None:
+        return [_csv_value(f) for f in fields]
+    if delimiter not in ",\t|;^`":
+        raise ValueError(f"not a Bulk 2.0 delimiter: {delimiter!r}")
+    groups = []
+    for start in range(0, len(fields), group):
+        chunk = fields[start : start + group]
+        template = delimiter.join('"%w"' for _ in chunk)
+        args = ", ".join(_format_arg(f) for f in chunk)
+        groups.append(f"format('{template}', {args})")
+    return groups
+
+
+def _format_arg(field: Field) -> str:
+    column = expression(field)
+    if field.type == "boolean":
+        return f"CASE WHEN {column} THEN 'true' ELSE 'false' END"
+    return f"coalesce({column}, '')"
 
 
 def csv_header(fields: list[Field], delimiter: str) -> str:
