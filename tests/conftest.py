@@ -112,3 +112,47 @@ def airflow_db() -> None:
     from airflow.utils import db
 
     db.initdb()
+
+
+# Small enough that a pipeline run takes seconds, big enough for several REST pages and ties.
+SALESFORCE_ORG = {
+    "Account": 150,
+    "Contact": 220,
+    "Opportunity": 160,
+    "Case": 140,
+    "Lead": 30,
+    "User": 6,
+    "Invoice__c": 20,
+}
+
+
+@pytest.fixture(scope="session")
+def salesforce_server() -> Iterator[Any]:
+    """The Salesforce sandbox (HTTPS on loopback) for the whole session."""
+    from lumina_sandbox.salesforce.org import Org
+    from lumina_sandbox.salesforce.server import SandboxServer
+
+    with SandboxServer(Org.generate(counts=SALESFORCE_ORG)) as server:
+        yield server
+
+
+def salesforce_connection(server: Any) -> dict[str, Any]:
+    """A ``salesforce`` connection (SOAP login: user, password, security token) to the sandbox."""
+    creds = server.credentials
+    return {
+        "conn_type": "salesforce",
+        "host": server.base_url,
+        "login": creds.username,
+        "password": creds.password,
+        "extra": {"security_token": creds.security_token, "ca_bundle": str(server.ca_path)},
+    }
+
+
+@pytest.fixture
+def salesforce(salesforce_server: Any) -> Iterator[Any]:
+    """The sandbox org back in its generated state, and ``salesforce_default`` pointing at it."""
+    salesforce_server.org.reset()
+    salesforce_server.connection = salesforce_connection(salesforce_server)
+    os.environ["AIRFLOW_CONN_SALESFORCE_DEFAULT"] = json.dumps(salesforce_server.connection)
+    yield salesforce_server
+    salesforce_server.org.faults.clear()

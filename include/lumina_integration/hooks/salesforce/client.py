@@ -54,13 +54,19 @@ class SalesforceClient:
 
         return http_session(self.settings.ca_bundle)
 
+    @cached_property
+    def login_http(self) -> requests.Session:
+        from lumina_integration.hooks.salesforce.resilience import LOGIN_RETRY_STATUSES, http_session
+
+        return http_session(self.settings.ca_bundle, retry_statuses=LOGIN_RETRY_STATUSES)
+
     def login(self) -> None:
         from airflow.sdk.log import mask_secret
         from simple_salesforce import Salesforce
 
         from lumina_integration.hooks.salesforce.auth import fetch_token
 
-        token = fetch_token(self.settings, self.http)
+        token = fetch_token(self.settings, self.login_http)
         # A session id is a bearer token, and Airflow's masker does not know the name.
         mask_secret(token.access_token)
         self._token, self.instance_url = token.access_token, token.instance_url.rstrip("/")

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 CURSOR_PREFERENCE = ("SystemModstamp", "LastModifiedDate", "CreatedDate")
 # The deleted-records endpoint only knows the last 15 days; stay an hour inside that.
 DELETED_HORIZON = timedelta(days=15) - timedelta(hours=1)
+DELETED_MIN_SPAN = timedelta(minutes=2)
 IDS_PER_QUERY = 300  # ~6.5 kB of ids: well inside a GET request line
 
 
@@ -251,7 +252,7 @@ class SalesforceAdapterHook(BaseHook):
                 self._note_deleted(batch, deleted_ids)
             yield batch
         self.transport_used = "+".join(sorted(reader.transports)) or None
-        if opts.include_deleted and opts.deleted_endpoint:
+        if opts.deleted_endpoint:
             extra = self._deleted_tombstones(obj, window, schema, cursor, deleted_ids)
             if extra is not None:
                 yield extra
@@ -283,6 +284,9 @@ class SalesforceAdapterHook(BaseHook):
         start = max(window.start, horizon) if window.start is not None else horizon
         if start >= window.end:
             return None
+        # The endpoint wants more than a minute between start and end (and ignores seconds): ask
+        # for a wider span and keep what falls inside the window below.
+        start = min(start, window.end - DELETED_MIN_SPAN)
         sobject = self.describe(obj)["name"]
         found = self.client.call(lambda: getattr(self.client.sf, sobject).deleted(start, window.end))
         inside = [

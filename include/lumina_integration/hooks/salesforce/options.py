@@ -14,7 +14,8 @@ class SalesforceOptions(BaseModel):
         fields: the fields to read (default: every readable field; compound fields via components).
         transport: ``auto`` picks Bulk 2.0 above ``bulk_threshold`` records (or for wide objects).
         include_deleted: read the recycle bin too (``queryAll``), so soft deletes arrive as tombstones.
-        deleted_endpoint: also ask ``sobjects/X/deleted`` for the window's deletions (last 15 days).
+        deleted_endpoint: also ask ``sobjects/X/deleted`` for the window's deletions (last 15 days);
+            with ``include_deleted`` off it is the only way soft deletes arrive.
         reserve_share: the share of the org's daily API requests every pipeline leaves to others.
         api_budget_share: the share of the org's daily API requests this pipeline may spend in
             any 24 hours (None: no per-pipeline cap).

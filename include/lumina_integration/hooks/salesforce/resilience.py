@@ -24,6 +24,8 @@ from lumina_integration.hooks.base import StopRun
 
 T = TypeVar("T")
 RETRY_STATUSES = (429, 500, 502, 503, 504)
+# Logins answer bad credentials with 500 (a SOAP fault) or 400: only "busy" statuses are retried.
+LOGIN_RETRY_STATUSES = (429, 503)
 _USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
 
 
@@ -49,14 +51,20 @@ class _PinnedCASession(requests.Session):
         return settings
 
 
-def http_session(ca_bundle: str | None, *, total_retries: int = 6, backoff: float = 0.5) -> requests.Session:
+def http_session(
+    ca_bundle: str | None,
+    *,
+    total_retries: int = 6,
+    backoff: float = 0.5,
+    retry_statuses: tuple[int, ...] = RETRY_STATUSES,
+) -> requests.Session:
     """A requests session that retries transient statuses with backoff + jitter and Retry-After."""
     retry = Retry(
         total=total_retries,
         connect=total_retries,
         read=total_retries,
         status=total_retries,
-        status_forcelist=RETRY_STATUSES,
+        status_forcelist=retry_statuses,
         allowed_methods=None,  # Bulk job creation is a POST; Salesforce job creation is safe to repeat
         backoff_factor=backoff,
         backoff_jitter=backoff,
