@@ -296,7 +296,7 @@ def _account() -> SObjectType:
         phone("Phone", label="Account Phone"),
         url("Website"),
         picklist("Industry", INDUSTRIES),
-        currency("AnnualRevenue", 18, 0, label="Annual Revenue"),
+        currency("AnnualRevenue", 18, 2, label="Annual Revenue"),
         integer("NumberOfEmployees", 8, label="Employees"),
         textarea("Description", 32000, label="Account Description"),
         picklist("Rating", RATINGS, label="Account Rating"),

@@ -445,7 +445,7 @@ def _accounts(ctx: Context, rng: np.random.Generator, start: int, size: int) -> 
     parent_ids = make_ids("001", parent_pick + first)
     parents = [p if h else None for p, h in zip(parent_ids, has_parent.tolist(), strict=True)]
     phones = rng.integers(0, 10_000_000, size).tolist()
-    revenue = (rng.lognormal(15, 2, size)).round(0)
+    revenue = (rng.lognormal(15, 2, size)).round(2)
     slugs = [n.split(" ")[0].lower().encode("ascii", "ignore").decode() or "company" for n in names]
     columns: dict[str, list[Any]] = {
         "Id": ids,
