@@ -1,0 +1,256 @@
+"""Salesforce pipelines end to end: real DAG runs against the sandbox (simple-salesforce over HTTPS),
+moto's S3 server and the real Postgres. After every scripted sequence of changes and faults the
+warehouse must equal the org record for record: no duplicates, no lost changes, no lost deletes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+# dag -> (sObject, canonical table, canonical column -> sObject field compared record for record)
+PIPELINES: dict[str, tuple[str, str, dict[str, str]]] = {
+    "salesforce_account": (
+        "Account",
+        "customer",
+        {
+            "name": "Name",
+            "phone": "Phone",
+            "region": "Region__c",
+            "segment": "Customer_Segment__c",
+            "sap_customer_number": "SAP_Customer_Number__c",
+            "annual_revenue": "AnnualRevenue",
+            "source_updated_at": "SystemModstamp",
+        },
+    ),
+    "salesforce_contact": (
+        "Contact",
+        "contact",
+        {
+            "last_name": "LastName",
+            "first_name": "FirstName",
+            "customer_source_id": "AccountId",
+            "customer_name": "Account_Name__c",
+            "source_updated_at": "SystemModstamp",
+        },
+    ),
+    "salesforce_opportunity": (
+        "Opportunity",
+        "opportunity",
+        {
+            "name": "Name",
+            "stage": "StageName",
+            "amount": "Amount",
+            "days_to_close": "Days_To_Close__c",
+            "source_updated_at": "SystemModstamp",
+        },
+    ),
+    "salesforce_case": (
+        "Case",
+        "support_case",
+        {
+            "subject": "Subject",
+            "customer_source_id": "AccountId",
+            "age_days": "Age_Days__c",
+            "source_updated_at": "SystemModstamp",
+        },
+    ),
+}
+
+
+# What a mapping puts in place of a null source value.
+DEFAULTS = {"Subject": "(no subject)"}
+
+
+def _normal(value: Any) -> Any:
+    """One comparable form for a warehouse value and a REST value."""
+    if isinstance(value, str) and len(value) == 28 and value[10] == "T" and value[-5] == "+":
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(UTC)
+    if isinstance(value, datetime):
+        return value.astimezone(UTC)
+    if isinstance(value, Decimal | float) and not isinstance(value, bool):
+        return round(float(value), 6)
+    return value
+
+
+def assert_warehouse_equals_org(harness: Any, org: Any, dag_id: str) -> None:
+    sobject, table, columns = PIPELINES[dag_id]
+    fields = [f for f in columns.values() if org.sobject(sobject).find(f) is not None]
+    truth = {r["Id"]: r for r in org.truth(sobject, ["Id", *fields])}
+    listed = ", ".join(columns)
+    rows = harness.rows(
+        f"SELECT source_id, _is_deleted, {listed} FROM {{s}}.{table} WHERE source_system = 'salesforce'"
+    )
+    live = {r[0]: r[2:] for r in rows if not r[1]}
+    assert len(rows) == len({r[0] for r in rows}), "duplicate keys"
+    assert set(live) == set(truth), (
+        f"{dag_id}: {len(set(truth) - set(live))} missing, {len(set(live) - set(truth))} not deleted"
+    )
+    mismatches = []
+    for record_id, values in live.items():
+        expected = [_normal(truth[record_id].get(f) or DEFAULTS.get(f)) for f in columns.values()]
+        if [_normal(v) for v in values] != expected:
+            mismatches.append((record_id, list(columns), values, expected))
+    assert not mismatches, f"{dag_id}: {len(mismatches)} records differ, e.g. {mismatches[0]}"
+
+
+def run_ok(harness: Any, dag_id: str) -> dict[str, Any]:
+    run = harness.run(dag_id)
+    assert str(run.state) == "success", harness.states(run)
+    return harness.load_result(run)
+
+
+def quarantined(harness: Any, pipeline: str) -> int:
+    return harness.rows("SELECT COUNT(*) FROM {s}.lumina_quarantine WHERE pipeline_id = :p", p=pipeline)[0][0]
+
+
+def test_initial_load_then_every_kind_of_change(harness: Any, salesforce: Any) -> None:
+    org = salesforce.org
+    for dag_id in PIPELINES:
+        result = run_ok(harness, dag_id)
+        assert result["rows_inserted"] > 0 and quarantined(harness, dag_id) == 0
+        assert_warehouse_equals_org(harness, org, dag_id)
+    audit = dict(harness.rows("SELECT pipeline_id, api_calls FROM {s}.lumina_audit"))
+    assert all(calls > 0 for calls in audit.values())
+
+    accounts = sorted(org.ids("Account"))
+    watermark = harness.watermark("salesforce_account")
+    created = org.create("Account", [{"Name": f"Brand-new {i}", "Region__c": "NA"} for i in range(3)])
+    # Committed late, behind the watermark but inside the lookback, six of them on one timestamp.
+    org.update("Account", [{"Id": i, "Phone": "+49 30 123456"} for i in accounts[:6]], modstamp=watermark)
+    org.delete("Account", accounts[6:9])  # to the recycle bin
+    org.purge("Account", accounts[9:11])  # hard deletes: no endpoint reports them
+    parent = org.truth("Contact", ["AccountId"])[0]["AccountId"]
+    org.update("Account", [{"Id": parent, "Name": "Renamed Holdings Ltd"}])  # a formula input
+    org.add_field(
+        "Account",
+        {"name": "Customer_Segment__c", "type": "picklist", "picklistValues": ["Enterprise", "Mid-Market", "SMB"]},
+        value=lambda record: "Enterprise" if record["AnnualRevenue"] and record["AnnualRevenue"] > 5e7 else "SMB",
+    )
+    org.advance(120)  # past the safety lag
+
+    for dag_id in PIPELINES:
+        run_ok(harness, dag_id)
+    changes = harness.rows("SELECT field, change, action FROM {s}.lumina_schema_changes")
+    assert ("Customer_Segment__c", "added", "evolved") in changes
+    # Hard deletes, a contact formula that changed without the contact changing, a field that
+    # existing accounts got a value for without their stamps moving: the maintenance DAGs.
+    reconciled = run_ok(harness, "salesforce_account__reconcile")
+    assert reconciled["rows_deleted"] == 2
+    backfill = run_ok(harness, "salesforce_account__refresh")
+    assert backfill["rows_updated"] > 0
+    formulas = run_ok(harness, "salesforce_contact__refresh")
+    assert formulas["rows_updated"] >= 1
+    for dag_id in PIPELINES:
+        assert_warehouse_equals_org(harness, org, dag_id)
+    assert set(created) <= {r[0] for r in harness.rows("SELECT source_id FROM {s}.customer")}
+
+    # Days go by: formulas on TODAY change for every open record, and only the refresh sees it.
+    org.advance(2 * 86400)
+    run_ok(harness, "salesforce_opportunity__refresh")
+    run_ok(harness, "salesforce_case__refresh")
+    assert_warehouse_equals_org(harness, org, "salesforce_opportunity")
+    assert_warehouse_equals_org(harness, org, "salesforce_case")
+    # Replaying reads everything again and changes nothing.
+    again = run_ok(harness, "salesforce_account__refresh")
+    assert again["rows_updated"] == 0
+
+
+def test_faults_on_every_kind_of_call_lose_and_duplicate_nothing(harness: Any, salesforce: Any) -> None:
+    org = salesforce.org
+    org.faults.add("limits", "expire_session")  # plan's first call: one new login
+    org.faults.add("describe", status=500)
+    org.faults.add("query", status=503, retry_after=1)  # the COUNT() estimate
+    org.faults.add("bulk_create", status=429, retry_after=1)
+    org.faults.add("bulk_status", "expire_session")  # mid-run, while polling the job
+    org.faults.add("bulk_results", "drop", times=2)  # connection dropped mid-body, twice
+    result = run_ok(harness, "salesforce_account")  # 1,200 records: over Bulk 2.0
+    assert result["rows_inserted"] == len(org.ids("Account"))  # live ones; recycle-bin rows are tombstones
+    assert_warehouse_equals_org(harness, org, "salesforce_account")
+    fired = {rule.category: rule.fired for rule in org.faults.rules()}
+    assert fired == {
+        "limits": 1,
+        "describe": 1,
+        "query": 1,
+        "bulk_create": 1,
+        "bulk_status": 1,
+        "bulk_results": 2,
+    }
+    assert org.request_counts()["bulk_create"] == 2  # the refused creation and the one that ran
+
+    org.faults.clear()
+    changed = sorted(org.ids("Account"))[:40]
+    org.update("Account", [{"Id": i, "Rating": "Hot"} for i in changed])
+    org.advance(120)
+    org.faults.add("query", "drop")  # now over REST: the page breaks mid-body
+    org.faults.add("deleted", status=502)
+    assert run_ok(harness, "salesforce_account")["rows_updated"] == 40
+    assert_warehouse_equals_org(harness, org, "salesforce_account")
+
+
+def test_the_daily_limit_opens_the_breaker_and_keeps_the_watermark(harness: Any, salesforce: Any) -> None:
+    # The test reads the metadata DB as an operator would in the UI, not as task code.
+    from airflow.models import Variable
+
+    org = salesforce.org
+    run_ok(harness, "salesforce_account")
+    watermark = harness.watermark("salesforce_account")
+    org.update("Account", [{"Id": i, "Rating": "Cold"} for i in sorted(org.ids("Account"))[:5]])
+    org.advance(120)
+    org.set_api_limit(100_000, used=100_000)
+    try:
+        failed = harness.run("salesforce_account")
+        assert str(failed.state) == "failed"
+        plan = failed.get_task_instance("plan")
+        assert str(plan.state) == "failed" and plan.try_number == 1  # not retried
+        breaker = Variable.get("lumina_breaker__salesforce_default")  # noqa: AIR311
+        assert "REQUEST_LIMIT_EXCEEDED" in breaker
+        assert harness.watermark("salesforce_account") == watermark
+
+        before = sum(org.request_counts().values())
+        assert str(harness.run("salesforce_account").state) == "failed"
+        assert sum(org.request_counts().values()) == before  # the open breaker spent nothing
+    finally:
+        Variable.delete("lumina_breaker__salesforce_default")  # noqa: AIR311
+    org.set_api_limit(100_000, used=0)
+    assert run_ok(harness, "salesforce_account")["rows_updated"] == 5
+    assert_warehouse_equals_org(harness, org, "salesforce_account")
+
+
+def test_the_budget_stops_a_run_before_the_org_limit_is_reached(harness: Any, salesforce: Any) -> None:
+    org = salesforce.org
+    org.set_api_limit(1000, used=795)  # pipelines leave 20%: they stop at 800
+    run = harness.run("salesforce_account")
+    assert str(run.state) == "failed"
+    plan = run.get_task_instance("plan")
+    assert str(plan.state) == "failed" and plan.try_number == 1
+    assert harness.count("customer") == 0 and harness.watermark("salesforce_account") is None
+    assert org.request_counts().get("bulk_create", 0) == 0
+    assert org.limits.api_used < 800
+
+
+def test_a_failed_bulk_download_is_retried_on_the_same_job(harness: Any, salesforce: Any) -> None:
+    import threading
+    import time
+
+    org = salesforce.org
+    org.faults.add("bulk_results", "drop", times=None)  # every download breaks: the task fails
+
+    def heal_before_the_retry() -> None:
+        deadline = time.monotonic() + 120
+        while org.request_counts().get("bulk_results", 0) < 5 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        org.faults.clear()
+
+    healer = threading.Thread(target=heal_before_the_retry, daemon=True)
+    healer.start()
+    run = harness.run("salesforce_account")
+    healer.join()
+    assert str(run.state) == "success", harness.states(run)
+    assert run.get_task_instance("extract").try_number == 2
+    assert org.request_counts()["bulk_create"] == 1  # the retry re-attached to the first job
+    assert_warehouse_equals_org(harness, org, "salesforce_account")
