@@ -254,3 +254,47 @@ def test_a_failed_bulk_download_is_retried_on_the_same_job(harness: Any, salesfo
     assert run.get_task_instance("extract").try_number == 2
     assert org.request_counts()["bulk_create"] == 1  # the retry re-attached to the first job
     assert_warehouse_equals_org(harness, org, "salesforce_account")
+
+
+def test_write_back_upserts_by_external_id_and_records_every_row(harness: Any, salesforce: Any) -> None:
+    from lumina_sandbox import file_drops
+
+    org = salesforce.org
+    accounts = file_drops.accounts_initial()
+    harness.drop(accounts)
+    run_ok(harness, "filedrop_crm_accounts")
+    active = {
+        r[0]: r[1]
+        for r in harness.rows(
+            "SELECT source_id, name FROM {s}.customer WHERE source_system = 'crm_export' AND status = 'active' "
+            "AND NOT _is_deleted"
+        )
+    }
+    assert active
+    # One the legacy system allowed and Salesforce will not take (NumberOfEmployees has 8 digits).
+    rejected = sorted(active)[0]
+    with harness.engine.begin() as conn:
+        conn.exec_driver_sql(
+            f'UPDATE "{harness.schema}".customer SET employee_count = 1234567890 '
+            f"WHERE source_system = 'crm_export' AND source_id = '{rejected}'"
+        )
+
+    first = harness.run("salesforce_writeback_legacy_accounts")
+    assert str(first.state) == "success", harness.states(first)
+    summary = first.get_task_instance("upsert_accounts").xcom_pull(task_ids="upsert_accounts")
+    assert summary == {"rows": len(active), "failed": 1, "created": len(active) - 1, "updated": 0}
+    in_salesforce = {r["Legacy_CRM_Id__c"]: r for r in org.truth("Account", ["Id", "Name", "Legacy_CRM_Id__c"])}
+    outcomes = harness.rows("SELECT record_key, target_id, created, error FROM {s}.lumina_writeback_results")
+    assert len(outcomes) == len(active)
+    for key, target_id, created, error in outcomes:
+        if error is None:
+            assert created is True and in_salesforce[key]["Id"] == target_id
+            assert in_salesforce[key]["Name"] == active[key]
+        else:  # rejected rows are recorded with Salesforce's reason
+            assert key == rejected and key not in in_salesforce and "NUMBER_OUTSIDE_VALID_RANGE" in error
+
+    again = harness.run("salesforce_writeback_legacy_accounts")
+    summary = again.get_task_instance("upsert_accounts").xcom_pull(task_ids="upsert_accounts")
+    assert summary["created"] == 0 and summary["updated"] == len(active) - summary["failed"]
+    legacy = [r["Legacy_CRM_Id__c"] for r in org.truth("Account", ["Legacy_CRM_Id__c"]) if r["Legacy_CRM_Id__c"]]
+    assert len(legacy) == len(set(legacy)) == summary["rows"] - summary["failed"]  # no twins

@@ -311,6 +311,15 @@ def _account() -> SObjectType:
             id_lookup=True,
             **custom,
         ),
+        text(
+            "Legacy_CRM_Id__c",
+            20,
+            label="Legacy CRM Id",
+            external_id=True,
+            unique=True,
+            id_lookup=True,
+            **custom,
+        ),
         picklist("Region__c", REGIONS, REGION_LABELS, label="Region", restricted_picklist=True, **custom),
         picklist("Customer_Tier__c", TIERS, label="Customer Tier", **custom),
     ]

@@ -1,0 +1,58 @@
+"""Reverse ETL: the legacy CRM's active accounts become Salesforce Accounts (upsert by external id).
+
+The legacy CRM's nightly exports land in the canonical ``customer`` table (``filedrop_crm_accounts``).
+This DAG upserts the active ones into Salesforce through Bulk API 2.0, matching on the external id
+``Legacy_CRM_Id__c``, so running it again updates the same accounts instead of creating twins. Each
+row's outcome (Salesforce id, created or updated, or the error) is kept in the warehouse table
+``lumina_writeback_results``; the task fails only when more than 5% of the rows are rejected.
+
+It runs daily, not on the customer Asset: a Salesforce upsert bumps SystemModstamp even when nothing
+changed, so an Asset-triggered write-back would feed its own extraction forever.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from airflow.sdk import dag
+
+from lumina_integration.operators.writeback import ReverseSyncOperator
+
+
+@dag(
+    dag_id="salesforce_writeback_legacy_accounts",
+    schedule="0 5 * * *",
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    tags=["domain:crm", "source:salesforce", "owner:crm-data", "entity:customer", "reverse-etl"],
+    default_args={
+        "owner": "crm-data",
+        "retries": 2,
+        "retry_delay": timedelta(minutes=1),
+        "retry_exponential_backoff": True,
+        "pool": "salesforce_api",
+    },
+    doc_md=__doc__,
+)
+def salesforce_writeback_legacy_accounts() -> None:
+    ReverseSyncOperator(
+        task_id="upsert_accounts",
+        entity="customer",
+        where={"source_system": "crm_export", "status": "active"},
+        fields={
+            "Legacy_CRM_Id__c": "source_id",
+            "Name": "name",
+            "Phone": "phone",
+            "BillingCountryCode": "country_code",
+            "AnnualRevenue": "annual_revenue",
+            "NumberOfEmployees": "employee_count",
+        },
+        target_conn_id="salesforce_default",
+        target_object="Account",
+        operation="upsert",
+        external_id_field="Legacy_CRM_Id__c",
+    )
+
+
+salesforce_writeback_legacy_accounts()
