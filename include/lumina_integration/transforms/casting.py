@@ -19,11 +19,15 @@ _OFFSET_SUFFIX = r"\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|z|[+-]\d{2}(:?\d{2})?)$"
 
 
 class CastResult:
-    """The cast column and a boolean mask of the positions whose source value was invalid."""
+    """The cast column and a boolean mask of the positions whose source value was invalid.
 
-    def __init__(self, values: pa.Array, invalid: pa.Array):
+    ``hint`` says what a valid value looks like, for the quarantine reason (SAP formats).
+    """
+
+    def __init__(self, values: pa.Array, invalid: pa.Array, hint: str | None = None):
         self.values = values
         self.invalid = invalid
+        self.hint = hint
 
 
 def _bisect_failures(values: pa.Array, cast: Callable[[pa.Array], pa.Array]) -> list[int]:
@@ -118,6 +122,12 @@ def cast_any(values: pa.Array, target: pa.DataType, **text_options: Any) -> Cast
     Typed sources (an adapter that already typed its raw batches from the source's metadata)
     keep their values untouched when the types agree.
     """
+    fmt = text_options.get("fmt")
+    if isinstance(fmt, str) and fmt.startswith("sap_"):
+        # SAP formats apply even when the types already agree (NUMC text stays text, but checked).
+        from lumina_integration.transforms.sap_types import cast_sap
+
+        return cast_sap(values, target, fmt, text_options.get("timezone") or "UTC")
     if values.type == target:
         return CastResult(values, pa.array([False] * len(values), pa.bool_()))
     if pa.types.is_string(values.type):

@@ -21,6 +21,9 @@ from lumina_integration.paths import MAPPINGS_DIR
 from lumina_integration.yaml_models import FieldProblem, YamlModelError, load_yaml_model
 
 StringStep = Literal["strip", "lower", "upper", "null_if_empty"]
+# SAP dictionary types (lumina_integration.transforms.sap_types, which this module must not import:
+# mappings are loaded at DAG parse time, pyarrow is not).
+SAP_FORMATS = ("sap_dats", "sap_tims", "sap_timestamp", "sap_numc", "sap_alpha", "sap_char", "sap_spras")
 
 
 class ColumnRule(BaseModel):
@@ -36,7 +39,10 @@ class ColumnRule(BaseModel):
     transform: list[StringStep] = []
     values: dict[str, str | None] | None = None
     default: Any = None  # the value when the rule yields null (after transforms and lookup)
-    format: str | None = None  # strptime format for date/timestamp columns; default ISO 8601
+    format: str | None = None  # strptime format for date/timestamp columns (default ISO 8601), or sap_*
+    # SAP CURR: the raw column holding the currency's decimals (TCURX-CURRDEC, the SAP adapter's
+    # currency_keys option adds it); the amount is shifted from the two stored decimals.
+    sap_currency_decimals: str | None = None
     timezone: str = "UTC"  # zone of timestamps written without an offset
     true_values: list[str] = ["true", "t", "1", "yes", "y"]
     false_values: list[str] = ["false", "f", "0", "no", "n"]
@@ -55,6 +61,8 @@ class ColumnRule(BaseModel):
         ]
         if len(given) != 1:
             raise ValueError(f"give exactly one of from, constant, coalesce, concat (got {given or 'none'})")
+        if self.format is not None and self.format.startswith("sap_") and self.format not in SAP_FORMATS:
+            raise ValueError(f"unknown SAP format {self.format!r}; use one of {list(SAP_FORMATS)}")
         return self
 
     def source_fields(self) -> list[str]:
