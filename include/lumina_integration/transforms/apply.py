@@ -76,16 +76,25 @@ def _source_value(rule: ColumnRule, batch: pa.Table) -> pa.Array:
     return _text_value(rule, batch)
 
 
-def _typed(rule: ColumnRule, batch: pa.Table, target: pa.DataType) -> tuple[pa.Array, pa.Array]:
+def _typed(rule: ColumnRule, batch: pa.Table, target: pa.DataType) -> tuple[pa.Array, pa.Array, str | None]:
+    source = _source_value(rule, batch)
+    shifted = None
+    if rule.sap_currency_decimals is not None:
+        from lumina_integration.transforms.sap_types import shift_currency
+
+        shifted = shift_currency(source, _field(batch, rule.sap_currency_decimals))
+        source = shifted.values
     cast = cast_any(
-        _source_value(rule, batch),
+        source,
         target,
         fmt=rule.format,
         timezone=rule.timezone,
         true_values=rule.true_values,
         false_values=rule.false_values,
     )
-    return cast.values, cast.invalid
+    if shifted is not None:
+        return cast.values, pc.or_(cast.invalid, shifted.invalid), "CURR amount shifted by TCURX decimals"
+    return cast.values, cast.invalid, cast.hint
 
 
 def apply_mapping(
@@ -113,15 +122,16 @@ def apply_mapping(
         if rule is None:
             arrays.append(pa.nulls(n, column.arrow_type))
             continue
-        values, invalid = _typed(rule, table, column.arrow_type)
+        values, invalid, hint = _typed(rule, table, column.arrow_type)
         if pc.any(invalid).as_py():
             source = _source_value(rule, table)
+            why = f" ({hint})" if hint else ""
             for i in pc.indices_nonzero(invalid).to_pylist():
-                reasons[i].append(f"{column.name}: cannot read {source[i].as_py()!r} as {column.type}")
+                reasons[i].append(f"{column.name}: cannot read {source[i].as_py()!r} as {column.type}{why}")
         arrays.append(values)
 
     if mapping.deleted is not None:
-        deleted, invalid = _typed(mapping.deleted, table, pa.bool_())
+        deleted, invalid, _ = _typed(mapping.deleted, table, pa.bool_())
         for i in pc.indices_nonzero(invalid).to_pylist():
             reasons[i].append("deleted flag: not a recognised boolean")
         arrays.append(pc.fill_null(deleted, False))
