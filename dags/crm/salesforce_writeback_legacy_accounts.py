@@ -4,7 +4,8 @@ The legacy CRM's nightly exports land in the canonical ``customer`` table (``fil
 This DAG upserts the active ones into Salesforce through Bulk API 2.0, matching on the external id
 ``Legacy_CRM_Id__c``, so running it again updates the same accounts instead of creating twins. Each
 row's outcome (Salesforce id, created or updated, or the error) is kept in the warehouse table
-``lumina_writeback_results``; the task fails only when more than 5% of the rows are rejected.
+``lumina_writeback_results``; rows unchanged since their last successful write are not sent again, and
+the task fails only when more than 5% of the rows in scope are rejected.
 
 It runs daily, not on the customer Asset: a Salesforce upsert bumps SystemModstamp even when nothing
 changed, so an Asset-triggered write-back would feed its own extraction forever.

@@ -49,15 +49,14 @@ def read_settings(path: Path) -> dict[str, Any]:
     return {"connections": connections, "pools": pools, "variables": variables}
 
 
-def import_settings(path: Path) -> list[str]:
-    """Write the settings into the metadata database; returns what was done, one line each."""
-    from airflow.models import Connection, Pool, Variable
+def save_connections(connections: dict[str, dict[str, Any]]) -> list[str]:
+    """Create or replace connections in the metadata database (stored Fernet-encrypted)."""
+    from airflow.models import Connection
     from airflow.utils.session import create_session
 
-    settings = read_settings(path)
     done = []
     with create_session() as session:
-        for conn_id, fields in settings["connections"].items():
+        for conn_id, fields in connections.items():
             session.query(Connection).filter(Connection.conn_id == conn_id).delete()
             extra = fields.get("extra")
             session.add(
@@ -73,6 +72,17 @@ def import_settings(path: Path) -> list[str]:
                 )
             )
             done.append(f"connection {conn_id} ({fields['conn_type']})")
+    return done
+
+
+def import_settings(path: Path) -> list[str]:
+    """Write the settings into the metadata database; returns what was done, one line each."""
+    from airflow.models import Pool, Variable
+    from airflow.utils.session import create_session
+
+    settings = read_settings(path)
+    done = save_connections(settings["connections"])
+    with create_session() as session:
         for name, pool in settings["pools"].items():
             session.query(Pool).filter(Pool.pool == name).delete()
             session.add(Pool(pool=name, slots=pool["slots"], description=pool["description"], include_deferred=False))

@@ -4,98 +4,23 @@ warehouse must equal the org record for record: no duplicates, no lost changes, 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from lumina_sandbox.salesforce import compare
+
 pytestmark = pytest.mark.integration
 
-# dag -> (sObject, canonical table, canonical column -> sObject field compared record for record)
-PIPELINES: dict[str, tuple[str, str, dict[str, str]]] = {
-    "salesforce_account": (
-        "Account",
-        "customer",
-        {
-            "name": "Name",
-            "phone": "Phone",
-            "region": "Region__c",
-            "segment": "Customer_Segment__c",
-            "sap_customer_number": "SAP_Customer_Number__c",
-            "annual_revenue": "AnnualRevenue",
-            "source_updated_at": "SystemModstamp",
-        },
-    ),
-    "salesforce_contact": (
-        "Contact",
-        "contact",
-        {
-            "last_name": "LastName",
-            "first_name": "FirstName",
-            "customer_source_id": "AccountId",
-            "customer_name": "Account_Name__c",
-            "source_updated_at": "SystemModstamp",
-        },
-    ),
-    "salesforce_opportunity": (
-        "Opportunity",
-        "opportunity",
-        {
-            "name": "Name",
-            "stage": "StageName",
-            "amount": "Amount",
-            "days_to_close": "Days_To_Close__c",
-            "source_updated_at": "SystemModstamp",
-        },
-    ),
-    "salesforce_case": (
-        "Case",
-        "support_case",
-        {
-            "subject": "Subject",
-            "customer_source_id": "AccountId",
-            "age_days": "Age_Days__c",
-            "source_updated_at": "SystemModstamp",
-        },
-    ),
-}
-
-
-# What a mapping puts in place of a null source value.
-DEFAULTS = {"Subject": "(no subject)"}
-
-
-def _normal(value: Any) -> Any:
-    """One comparable form for a warehouse value and a REST value."""
-    if isinstance(value, str) and len(value) == 28 and value[10] == "T" and value[-5] == "+":
-        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(UTC)
-    if isinstance(value, datetime):
-        return value.astimezone(UTC)
-    if isinstance(value, Decimal | float) and not isinstance(value, bool):
-        return round(float(value), 6)
-    return value
+PIPELINES = list(compare.PIPELINES)
 
 
 def assert_warehouse_equals_org(harness: Any, org: Any, dag_id: str) -> None:
-    sobject, table, columns = PIPELINES[dag_id]
-    fields = [f for f in columns.values() if org.sobject(sobject).find(f) is not None]
-    truth = {r["Id"]: r for r in org.truth(sobject, ["Id", *fields])}
-    listed = ", ".join(columns)
-    rows = harness.rows(
-        f"SELECT source_id, _is_deleted, {listed} FROM {{s}}.{table} WHERE source_system = 'salesforce'"
+    result = compare.compare(harness.engine, harness.schema, org, dag_id)
+    assert result.equal, (
+        f"{dag_id}: {result.duplicates} duplicate keys, {len(result.missing)} missing, "
+        f"{len(result.not_deleted)} not deleted, {len(result.differing)} differ, e.g. {result.differing[:1]}"
     )
-    live = {r[0]: r[2:] for r in rows if not r[1]}
-    assert len(rows) == len({r[0] for r in rows}), "duplicate keys"
-    assert set(live) == set(truth), (
-        f"{dag_id}: {len(set(truth) - set(live))} missing, {len(set(live) - set(truth))} not deleted"
-    )
-    mismatches = []
-    for record_id, values in live.items():
-        expected = [_normal(truth[record_id].get(f) or DEFAULTS.get(f)) for f in columns.values()]
-        if [_normal(v) for v in values] != expected:
-            mismatches.append((record_id, list(columns), values, expected))
-    assert not mismatches, f"{dag_id}: {len(mismatches)} records differ, e.g. {mismatches[0]}"
 
 
 def run_ok(harness: Any, dag_id: str) -> dict[str, Any]:
@@ -282,7 +207,7 @@ def test_write_back_upserts_by_external_id_and_records_every_row(harness: Any, s
     first = harness.run("salesforce_writeback_legacy_accounts")
     assert str(first.state) == "success", harness.states(first)
     summary = first.get_task_instance("upsert_accounts").xcom_pull(task_ids="upsert_accounts")
-    assert summary == {"rows": len(active), "failed": 1, "created": len(active) - 1, "updated": 0}
+    assert summary == {"rows": len(active), "failed": 1, "created": len(active) - 1, "updated": 0, "unchanged": 0}
     in_salesforce = {r["Legacy_CRM_Id__c"]: r for r in org.truth("Account", ["Id", "Name", "Legacy_CRM_Id__c"])}
     outcomes = harness.rows("SELECT record_key, target_id, created, error FROM {s}.lumina_writeback_results")
     assert len(outcomes) == len(active)
@@ -293,8 +218,20 @@ def test_write_back_upserts_by_external_id_and_records_every_row(harness: Any, s
         else:  # rejected rows are recorded with Salesforce's reason
             assert key == rejected and key not in in_salesforce and "NUMBER_OUTSIDE_VALID_RANGE" in error
 
+    # Again: only the rejected row is sent (it still fails); accepted rows are unchanged, not re-sent.
     again = harness.run("salesforce_writeback_legacy_accounts")
     summary = again.get_task_instance("upsert_accounts").xcom_pull(task_ids="upsert_accounts")
-    assert summary["created"] == 0 and summary["updated"] == len(active) - summary["failed"]
-    legacy = [r["Legacy_CRM_Id__c"] for r in org.truth("Account", ["Legacy_CRM_Id__c"]) if r["Legacy_CRM_Id__c"]]
-    assert len(legacy) == len(set(legacy)) == summary["rows"] - summary["failed"]  # no twins
+    assert summary == {"rows": 1, "failed": 1, "created": 0, "updated": 0, "unchanged": len(active) - 1}
+    # A change in the warehouse is written as an update of the same account: no twins.
+    changed = sorted(active)[1]
+    with harness.engine.begin() as conn:
+        conn.exec_driver_sql(
+            f"UPDATE \"{harness.schema}\".customer SET name = 'Renamed in the warehouse' "
+            f"WHERE source_system = 'crm_export' AND source_id = '{changed}'"
+        )
+    third = harness.run("salesforce_writeback_legacy_accounts")
+    summary = third.get_task_instance("upsert_accounts").xcom_pull(task_ids="upsert_accounts")
+    assert (summary["updated"], summary["created"]) == (1, 0)
+    legacy = {r["Legacy_CRM_Id__c"]: r["Name"] for r in org.truth("Account", ["Name", "Legacy_CRM_Id__c"])}
+    assert legacy[changed] == "Renamed in the warehouse"
+    assert sum(1 for k in legacy if k) == len(active) - 1

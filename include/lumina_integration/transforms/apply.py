@@ -141,7 +141,7 @@ def apply_mapping(
     canonical = pa.Table.from_arrays(arrays, schema=_relaxed(target))
     rejected_mask = pa.array([bool(r) for r in reasons], pa.bool_())
     if not pc.any(rejected_mask).as_py():
-        return TransformResult(canonical.cast(target), QUARANTINE_SCHEMA.empty_table())
+        return TransformResult(canonical.cast(_relaxed(target)), QUARANTINE_SCHEMA.empty_table())
 
     rejected_positions = pc.indices_nonzero(rejected_mask)
     source_rows = table.drop_columns([c for c in (SOURCE_ERROR,) if c in table.column_names])
@@ -151,7 +151,7 @@ def apply_mapping(
         ["; ".join(r) for r in reasons if r],
     )
     good = canonical.filter(pc.invert(rejected_mask))
-    return TransformResult(good.cast(target), rejected)
+    return TransformResult(good.cast(_relaxed(target)), rejected)
 
 
 def _target_schema(schema: EntitySchema, only: list[str] | None) -> pa.Schema:

@@ -273,8 +273,9 @@ def load_run(
             text(f"SELECT COUNT(*) FROM {d.quote(LATEST)} WHERE NOT {d.quote(DELETED_COLUMN)}")
         ).scalar_one()
         if refresh:
-            inserted, deleted = 0, 0
-            changed = conn.execute(text(merge.refresh()), {**params, "as_of": request.as_of or now}).rowcount
+            inserted, deleted, changed = 0, 0, 0
+            if request.refresh_columns:  # an empty refresh still records its audit row
+                changed = conn.execute(text(merge.refresh()), {**params, "as_of": request.as_of or now}).rowcount
         else:
             inserted = conn.execute(text(merge.count_new())).scalar_one()
             changed = conn.execute(text(merge.upsert_live()), params).rowcount

@@ -2,23 +2,85 @@
 
 Rows come from a canonical entity table, selected by equality filters on its columns; every
 identifier comes from the entity's schema (an allow-list) and every value is a bound parameter.
-The target system's answer for each row (its id, created or updated, or the error) is kept in
-``lumina_writeback_results``, so a failed row is never lost silently.
+Only rows whose values changed since they were last written successfully are sent again
+(``lumina_writeback_state`` keeps a hash per record): a target such as Salesforce stamps every
+write as a change, so re-sending unchanged rows would cost API calls and wake up every pipeline
+that extracts from it. The target's answer for each row sent (its id, created or updated, or the
+error) is kept in ``lumina_writeback_results``, so a failed row is never lost silently.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pyarrow as pa
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from lumina_integration.canonical.schema import DELETED_COLUMN, EntitySchema
 from lumina_integration.warehouse.ddl import existing_columns
-from lumina_integration.warehouse.dialects import dialect_for
+from lumina_integration.warehouse.dialects import Dialect, dialect_for
 
 RESULTS_TABLE = "lumina_writeback_results"
+STATE_TABLE = "lumina_writeback_state"
+
+
+def row_hashes(table: pa.Table) -> list[str]:
+    """A stable hash of each row's values (what was, or would be, written)."""
+    return [
+        hashlib.sha256(json.dumps(row, sort_keys=True, default=str).encode()).hexdigest() for row in table.to_pylist()
+    ]
+
+
+def _ensure_state(conn: Connection, d: Dialect, schema: str) -> str:
+    table = d.table(schema, STATE_TABLE)
+    conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {d.quote(schema)}"))
+    conn.execute(
+        text(
+            f"CREATE TABLE IF NOT EXISTS {table} (pipeline_id TEXT NOT NULL, target TEXT NOT NULL, "
+            f"record_key TEXT NOT NULL, row_hash TEXT NOT NULL, written_at {d.timestamp_type} NOT NULL, "
+            "PRIMARY KEY (pipeline_id, target, record_key))"
+        )
+    )
+    return table
+
+
+def unchanged_since_written(
+    engine: Engine, schema: str, pipeline_id: str, target: str, keys: list[str], hashes: list[str]
+) -> list[bool]:
+    """For each (key, hash): was exactly this row written successfully before?"""
+    with engine.begin() as conn:
+        d = dialect_for(conn)
+        table = _ensure_state(conn, d, schema)
+        written: dict[str, str] = dict(
+            conn.execute(
+                text(f"SELECT record_key, row_hash FROM {table} WHERE pipeline_id = :p AND target = :t"),
+                {"p": pipeline_id, "t": target},
+            ).all()
+        )
+    return [written.get(k) == h for k, h in zip(keys, hashes, strict=True)]
+
+
+def remember_written(
+    engine: Engine, schema: str, pipeline_id: str, target: str, keys: list[str], hashes: list[str]
+) -> None:
+    """Record the hashes of rows the target accepted."""
+    if not keys:
+        return
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        d = dialect_for(conn)
+        table = _ensure_state(conn, d, schema)
+        conn.execute(
+            text(
+                f"INSERT INTO {table} (pipeline_id, target, record_key, row_hash, written_at) "
+                "VALUES (:p, :t, :k, :h, :now) ON CONFLICT (pipeline_id, target, record_key) "
+                "DO UPDATE SET row_hash = EXCLUDED.row_hash, written_at = EXCLUDED.written_at"
+            ),
+            [{"p": pipeline_id, "t": target, "k": k, "h": h, "now": now} for k, h in zip(keys, hashes, strict=True)],
+        )
 
 
 def rows_to_write(

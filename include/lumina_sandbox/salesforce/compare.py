@@ -1,0 +1,137 @@
+"""Does the warehouse hold exactly what the sandbox org holds? Record for record, per Salesforce pipeline.
+
+Used by the integration tests and by ``make demo``'s summary. The comparison is independent of the
+mappings' code: it names, per pipeline, which canonical column must equal which sObject field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from sqlalchemy import Engine, text
+
+# dag id -> (sObject, canonical table, canonical column -> sObject field)
+PIPELINES: dict[str, tuple[str, str, dict[str, str]]] = {
+    "salesforce_account": (
+        "Account",
+        "customer",
+        {
+            "name": "Name",
+            "phone": "Phone",
+            "region": "Region__c",
+            "segment": "Customer_Segment__c",
+            "sap_customer_number": "SAP_Customer_Number__c",
+            "annual_revenue": "AnnualRevenue",
+            "source_updated_at": "SystemModstamp",
+        },
+    ),
+    "salesforce_contact": (
+        "Contact",
+        "contact",
+        {
+            "last_name": "LastName",
+            "first_name": "FirstName",
+            "customer_source_id": "AccountId",
+            "customer_name": "Account_Name__c",
+            "source_updated_at": "SystemModstamp",
+        },
+    ),
+    "salesforce_opportunity": (
+        "Opportunity",
+        "opportunity",
+        {
+            "name": "Name",
+            "stage": "StageName",
+            "amount": "Amount",
+            "days_to_close": "Days_To_Close__c",
+            "source_updated_at": "SystemModstamp",
+        },
+    ),
+    "salesforce_case": (
+        "Case",
+        "support_case",
+        {
+            "subject": "Subject",
+            "customer_source_id": "AccountId",
+            "age_days": "Age_Days__c",
+            "source_updated_at": "SystemModstamp",
+        },
+    ),
+}
+# What a mapping puts in place of a null source value.
+DEFAULTS = {"Subject": "(no subject)"}
+
+
+class OrgTruth(Protocol):
+    """An ``Org`` in-process or a ``SandboxControl`` over HTTP."""
+
+    def truth(self, sobject: str, fields: list[str] | None = None, include_deleted: bool = False) -> list[Any]: ...
+
+
+@dataclass
+class Comparison:
+    pipeline: str
+    source_live: int
+    warehouse_live: int
+    duplicates: int
+    missing: list[str] = field(default_factory=list)  # live in the org, not live in the warehouse
+    not_deleted: list[str] = field(default_factory=list)  # live in the warehouse, gone from the org
+    differing: list[tuple[str, dict[str, Any], dict[str, Any]]] = field(default_factory=list)
+
+    @property
+    def equal(self) -> bool:
+        return not (self.duplicates or self.missing or self.not_deleted or self.differing)
+
+    def describe(self) -> str:
+        verdict = "equal" if self.equal else "DIFFERENT"
+        return (
+            f"{self.pipeline:<24}{self.source_live:>8}{self.warehouse_live:>11}{len(self.missing):>9}"
+            f"{len(self.not_deleted):>13}{len(self.differing):>11}   {verdict}"
+        )
+
+
+HEADER = f"{'pipeline':<24}{'org live':>8}{'wh live':>11}{'missing':>9}{'not deleted':>13}{'differing':>11}"
+
+
+def normal(value: Any) -> Any:
+    """One comparable form for a warehouse value and a REST value."""
+    if isinstance(value, str) and len(value) == 28 and value[10] == "T" and value[-5] == "+":
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(UTC)
+    if isinstance(value, datetime):
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, Decimal | float) and not isinstance(value, bool):
+        return round(float(value), 6)
+    return value
+
+
+def compare(engine: Engine, schema: str, org: OrgTruth, pipeline: str) -> Comparison:
+    """Compare one pipeline's canonical table (its Salesforce rows) with the org's live records."""
+    sobject, table, columns = PIPELINES[pipeline]
+    truth = {r["Id"]: r for r in org.truth(sobject)}
+    with engine.connect() as conn:
+        quote = conn.dialect.identifier_preparer.quote_identifier
+        listed = ", ".join(quote(c) for c in columns)
+        rows = conn.execute(
+            text(
+                f"SELECT source_id, _is_deleted, {listed} FROM {quote(schema)}.{quote(table)} "
+                "WHERE source_system = 'salesforce'"
+            )
+        ).all()
+    live = {r[0]: r[2:] for r in rows if not r[1]}
+    result = Comparison(
+        pipeline=pipeline,
+        source_live=len(truth),
+        warehouse_live=len(live),
+        duplicates=len(rows) - len({r[0] for r in rows}),
+        missing=sorted(set(truth) - set(live)),
+        not_deleted=sorted(set(live) - set(truth)),
+    )
+    for record_id in sorted(set(live) & set(truth)):
+        stored = dict(zip(columns, (normal(v) for v in live[record_id]), strict=True))
+        expected = {c: normal(truth[record_id].get(f) or DEFAULTS.get(f)) for c, f in columns.items()}
+        if stored != expected:
+            result.differing.append((record_id, stored, expected))
+    return result
