@@ -7,8 +7,10 @@ row's outcome (Salesforce id, created or updated, or the error) is kept in the w
 ``lumina_writeback_results``; rows unchanged since their last successful write are not sent again, and
 the task fails only when more than 5% of the rows in scope are rejected.
 
-It runs daily, not on the customer Asset: a Salesforce upsert bumps SystemModstamp even when nothing
-changed, so an Asset-triggered write-back would feed its own extraction forever.
+It runs daily, after the legacy CRM's nightly export, rather than on every event of the customer
+Asset: the Salesforce pipelines update that table all day, and each such run would only re-check
+unchanged rows. (Skipping unchanged rows matters: a Salesforce upsert stamps the record as changed
+even when no value differs, which every extraction from Salesforce would then re-read.)
 """
 
 from __future__ import annotations
