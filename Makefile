@@ -53,6 +53,7 @@ test: $(BIN)/.installed
 
 ui: settings
 	$(BIN)/python -m lumina_sandbox.s3_server start
+	$(BIN)/python -m lumina_sandbox.salesforce connect
 	@echo "Airflow UI on http://127.0.0.1:$(UI_PORT)"
 	@$(BIN)/python scripts/ui_password.py
 	AIRFLOW__API__HOST=127.0.0.1 AIRFLOW__API__PORT=$(UI_PORT) AIRFLOW__API__BASE_URL=http://127.0.0.1:$(UI_PORT) \
@@ -75,6 +76,7 @@ lock: $(BIN)/.installed
 
 stop:
 	-$(BIN)/python -m lumina_sandbox.s3_server stop
+	-$(BIN)/python -m lumina_sandbox.salesforce stop
 
 clean: stop
 	rm -rf $(STATE)

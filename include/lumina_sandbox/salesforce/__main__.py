@@ -1,4 +1,8 @@
-"""``python -m lumina_sandbox.salesforce start|stop|status|serve|bench``: the detached Salesforce sandbox."""
+"""``python -m lumina_sandbox.salesforce start|stop|status|serve|bench|connect``: the detached Salesforce sandbox.
+
+``connect`` starts the demo org (or reuses the running one) and stores its ``salesforce_default``
+connection in Airflow's metadata database, for ``make ui``.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ def _scale(values: list[str]) -> dict[str, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m lumina_sandbox.salesforce", description=__doc__)
-    parser.add_argument("action", choices=["start", "stop", "status", "serve", "bench"])
+    parser.add_argument("action", choices=["start", "stop", "status", "serve", "bench", "connect"])
     parser.add_argument("--port", type=int, default=runner.DEFAULT_PORT)
     parser.add_argument("--state-dir", type=Path, default=Path(".lumina"))
     parser.add_argument("--seed", type=int, default=7)
@@ -38,6 +42,11 @@ def main() -> None:
     elif args.action == "status":
         found = runner.status(args.state_dir)
         print(f"running at {found['base_url']} (pid {found['pid']})" if found else "not running")
+    elif args.action == "connect":
+        from lumina_sandbox.salesforce import demo
+
+        control = demo.start(args.state_dir)
+        print(f"{demo.CONN_ID} -> {control.base_url}")
     elif args.action == "serve":
         runner.serve(args.port, args.state_dir, args.seed, _scale(args.scale), args.wide_fields)
     else:
