@@ -1,4 +1,4 @@
-"""Airflow provider metadata: makes the ``duckdb`` warehouse connection type appear in the UI form."""
+"""Airflow provider metadata: the ``duckdb`` warehouse and ``hana`` source connection types and their UI forms."""
 
 from __future__ import annotations
 
@@ -27,6 +27,50 @@ def get_provider_info() -> dict[str, Any]:
                         "schema": {"type": "string", "default": "main"},
                     }
                 },
-            }
+            },
+            {
+                "connection-type": "hana",
+                "hook-class-name": "lumina_integration.hooks.hana.hook.HanaHook",
+                "hook-name": "SAP HANA (Lumina)",
+                "ui-field-behaviour": {
+                    "hidden-fields": ["extra"],
+                    "relabeling": {"schema": "Tenant database", "login": "User"},
+                    "placeholders": {"host": "hana.example.com", "port": "30015", "schema": "S4P"},
+                },
+                "conn-fields": {
+                    "sap_schema": {"label": "ABAP schema", "schema": {"type": ["string", "null"], "default": None}},
+                    "client": {"label": "SAP client (MANDT)", "schema": {"type": ["string", "null"], "default": None}},
+                    "encrypt": {"label": "TLS", "schema": {"type": "boolean", "default": True}},
+                    "validate_certificate": {
+                        "label": "Validate the server certificate",
+                        "schema": {"type": "boolean", "default": True},
+                    },
+                    "trust_store": {
+                        "label": "Trusted CA (PEM text or file)",
+                        "schema": {"type": ["string", "null"], "default": None},
+                    },
+                    "hostname_in_certificate": {
+                        "label": "Host name in the certificate",
+                        "schema": {"type": ["string", "null"], "default": None},
+                    },
+                    "user_key": {"label": "hdbuserstore key", "schema": {"type": ["string", "null"], "default": None}},
+                    "certificate": {
+                        "label": "X.509 client certificate and key (PEM)",
+                        "schema": {"type": ["string", "null"], "format": "password", "default": None},
+                    },
+                    "isolation_level": {
+                        "label": "Read snapshot isolation",
+                        "schema": {
+                            "type": "string",
+                            "enum": ["REPEATABLE READ", "SERIALIZABLE"],
+                            "default": "REPEATABLE READ",
+                        },
+                    },
+                    "sqlalchemy_url": {
+                        "label": "Sandbox: SQLAlchemy URL of a SAP-shaped database instead of HANA",
+                        "schema": {"type": ["string", "null"], "default": None},
+                    },
+                },
+            },
         ],
     }

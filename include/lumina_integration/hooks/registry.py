@@ -50,6 +50,15 @@ ADAPTERS: dict[str, AdapterInfo] = {
         pool="salesforce_api",
         maintenance=("reconcile", "refresh"),
     ),
+    "sap_hana": AdapterInfo(
+        name="sap_hana",
+        conn_types=("hana",),
+        hook_class="lumina_integration.hooks.hana.hook.HanaHook",
+        options_model="lumina_integration.hooks.hana.options.HanaOptions",
+        description="SAP ERP tables and CDS views over SQL on HANA (hdbcli), by change stamps and change documents",
+        pool="sap_hana",
+        maintenance=("reconcile",),
+    ),
 }
 
 

@@ -228,3 +228,24 @@ def cast_sap(values: pa.Array, target: pa.DataType, fmt: str, timezone: str = "U
     typed = _cast_with_failures(converted.values, lambda v: v if v.type == target else pc.cast(v, target))
     invalid = pc.or_(converted.invalid, typed.invalid)
     return CastResult(typed.values, invalid, hint=HINTS[fmt])
+
+
+def pick_text(candidates: list[tuple[str, pa.Array]]) -> tuple[pa.Array, pa.Array]:
+    """Language-dependent texts (``MAKT``, ``T005T``...): the first language that has a text.
+
+    ``candidates`` are ``(SPRAS key, texts in that language)`` in order of preference; a text
+    that is null or blank does not count (SAP writes blank texts for untranslated entries).
+    Returns the chosen text (CHAR padding removed) and the SPRAS key it was taken from.
+    """
+    if not candidates:
+        raise ValueError("no text candidates")
+    n = len(candidates[0][1])
+    text: pa.Array = pa.nulls(n, pa.string())
+    language: pa.Array = pa.nulls(n, pa.string())
+    for key, values in candidates:
+        value = char_value(values)
+        missing = pc.is_null(text)
+        take = pc.and_(missing, pc.is_valid(value))
+        text = pc.if_else(take, value, text)
+        language = pc.if_else(take, pa.scalar(key, pa.string()), language)
+    return text, language

@@ -165,3 +165,11 @@ def test_impossible_date_quarantines_the_row_with_its_reason() -> None:
     assert result.rejected.num_rows == 1
     reason = result.rejected.column("reason").to_pylist()[0]
     assert reason == "order_date: cannot read '20241399' as date (SAP DATS is YYYYMMDD, 00000000 for no date)"
+
+
+def test_language_dependent_text_falls_back_in_order_of_preference() -> None:
+    english = pa.array(["Steel bolt  ", None, "   ", None])
+    german = pa.array(["Stahlbolzen", "Mutter", "Scheibe", None])
+    text, language = sap_types.pick_text([("E", english), ("D", german)])
+    assert text.to_pylist() == ["Steel bolt", "Mutter", "Scheibe", None]
+    assert language.to_pylist() == ["E", "D", "D", None]

@@ -1,0 +1,1 @@
+"""SAP HANA / SAP ERP adapter: hook, connection settings, options, SQL builder, reader."""
