@@ -47,7 +47,14 @@ def _text_value(rule: ColumnRule, batch: pa.Table) -> pa.Array:
     else:
         assert rule.concat is not None
         parts = [_field(batch, f) for f in rule.concat]
+        # Arrow drops (not nulls) the rows whose parts are all null under "skip": give those rows
+        # an empty first part, then make them null again.
+        all_null = pc.is_null(parts[0])
+        for part in parts[1:]:
+            all_null = pc.and_(all_null, pc.is_null(part))
+        parts[0] = pc.if_else(all_null, pa.scalar("", pa.string()), parts[0])
         value = pc.binary_join_element_wise(*parts, rule.separator, null_handling="skip")
+        value = pc.if_else(all_null, pa.scalar(None, pa.string()), value)
     for step in rule.transform:
         if step == "strip":
             value = pc.utf8_trim_whitespace(value)
