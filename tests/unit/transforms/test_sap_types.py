@@ -173,3 +173,20 @@ def test_language_dependent_text_falls_back_in_order_of_preference() -> None:
     text, language = sap_types.pick_text([("E", english), ("D", german)])
     assert text.to_pylist() == ["Steel bolt", "Mutter", "Scheibe", None]
     assert language.to_pylist() == ["E", "D", "D", None]
+
+
+def test_concat_of_all_null_parts_is_null_and_keeps_the_row() -> None:
+    # Tombstones carry no ERDAT/ERZET; Arrow's join under null_handling="skip" used to drop such rows.
+    mapping = Mapping(
+        entity="sap_quirks",
+        entity_version=1,
+        columns={
+            "source_id": ColumnRule.model_validate({"from": "VBELN"}),
+            "changed_at": ColumnRule.model_validate(
+                {"concat": ["ERDAT", "ERZET"], "separator": "", "format": "sap_timestamp"}
+            ),
+        },
+    )
+    raw = pa.table({"VBELN": ["1", "2"], "ERDAT": [None, "20241105"], "ERZET": [None, "101500"]})
+    result = apply_mapping(mapping, ORDERS, raw)
+    assert result.canonical.column("changed_at").to_pylist() == [None, datetime(2024, 11, 5, 10, 15, tzinfo=UTC)]
