@@ -143,7 +143,7 @@ def apply_mapping(
             reasons[i].append("deleted flag: not a recognised boolean")
         arrays.append(pc.fill_null(deleted, False))
     else:
-        arrays.append(pa.array([False] * n, pa.bool_()))
+        arrays.append(pa.repeat(False, n))
 
     canonical = pa.Table.from_arrays(arrays, schema=_relaxed(target))
     rejected_mask = pa.array([bool(r) for r in reasons], pa.bool_())

@@ -44,10 +44,15 @@ def _bisect_failures(values: pa.Array, cast: Callable[[pa.Array], pa.Array]) -> 
     return failures
 
 
+def none_invalid(n: int) -> pa.Array:
+    """An all-false validity flag, built by Arrow (a Python list of n bools costs far more)."""
+    return pa.repeat(False, n)
+
+
 def _cast_with_failures(values: pa.Array, cast: Callable[[pa.Array], pa.Array]) -> CastResult:
     try:
         result = cast(values)
-        return CastResult(result, pa.array([False] * len(values), pa.bool_()))
+        return CastResult(result, none_invalid(len(values)))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
         pass
     bad = _bisect_failures(values, cast)
@@ -129,7 +134,7 @@ def cast_any(values: pa.Array, target: pa.DataType, **text_options: Any) -> Cast
 
         return cast_sap(values, target, fmt, text_options.get("timezone") or "UTC")
     if values.type == target:
-        return CastResult(values, pa.array([False] * len(values), pa.bool_()))
+        return CastResult(values, none_invalid(len(values)))
     if pa.types.is_string(values.type):
         return cast_text(values, target, **text_options)
     return _cast_with_failures(values, lambda v: pc.cast(v, target))
@@ -146,7 +151,7 @@ def cast_text(
 ) -> CastResult:
     """Cast a string column to ``target``; invalid values become null and are flagged."""
     if pa.types.is_string(target):
-        return CastResult(values, pa.array([False] * len(values), pa.bool_()))
+        return CastResult(values, none_invalid(len(values)))
     trimmed = pc.utf8_trim_whitespace(values)
     # An empty text in a typed column is "no value", not a malformed value.
     trimmed = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)

@@ -66,8 +66,11 @@ class BulkQuery:
             if locator:
                 params["locator"] = locator
             response = self.client.request("GET", f"jobs/query/{job['id']}/results", params=params)
-            yield response.content
             locator = response.headers.get("Sforce-Locator") or ""
+            content = response.content
+            del response  # one page in memory at a time: drop it before the next one downloads
+            yield content
+            del content
             if locator in ("", "null"):
                 return
 

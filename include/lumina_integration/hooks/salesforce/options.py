@@ -35,6 +35,7 @@ class SalesforceOptions(BaseModel):
     bulk_job_budget_share: float | None = Field(default=None, gt=0, le=1)
     max_api_calls: int | None = Field(default=None, ge=1)
     page_size: int = Field(default=2000, ge=200, le=2000)
-    bulk_page_records: int = Field(default=100_000, ge=1)
+    # 50k records a result page: ~25 MB of CSV for a 40-field object; memory is bounded by one page.
+    bulk_page_records: int = Field(default=50_000, ge=1)
     bulk_poll_seconds: float = Field(default=1.0, gt=0)
     bulk_timeout_seconds: float = Field(default=7200, gt=0)

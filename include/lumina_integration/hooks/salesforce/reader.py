@@ -95,6 +95,7 @@ class QueryReader:
 
         for page in self.bulk.pages(query, include_deleted=include_deleted):
             yield from batches_from_csv(page, schema)
+            del page  # released before the next page downloads
 
 
 def split_on_timeout(
@@ -146,7 +147,7 @@ def tombstones(ids: list[str], stamps: list[datetime], schema: pa.Schema, cursor
         if field.name == "Id":
             columns[field.name] = pa.array(ids, field.type)
         elif field.name == "IsDeleted":
-            columns[field.name] = pa.array([True] * len(ids), field.type)
+            columns[field.name] = pa.repeat(True, len(ids))
         elif field.name == cursor:
             columns[field.name] = pa.array(stamps, field.type)
         else:

@@ -103,11 +103,14 @@ def batch_from_rest(records: list[Mapping[str, Any]], schema: pa.Schema) -> pa.R
 
 def batches_from_csv(payload: bytes, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
     """A Bulk 2.0 result page (CSV with a header row) as typed batches."""
-    names = pacsv.read_csv(io.BytesIO(payload.split(b"\n", 1)[0] + b"\n")).column_names if payload else []
+    # The header alone (slicing, not splitting: a split would copy the whole page once more).
+    header_end = payload.find(b"\n")
+    header = payload[: header_end + 1] if header_end >= 0 else payload
+    names = pacsv.read_csv(io.BytesIO(header)).column_names if payload else []
     by_lower = {f.name.lower(): f for f in schema}
     reader = pacsv.open_csv(
         io.BytesIO(payload),
-        read_options=pacsv.ReadOptions(block_size=8 << 20),
+        read_options=pacsv.ReadOptions(block_size=1 << 20),
         parse_options=pacsv.ParseOptions(newlines_in_values=True),
         convert_options=pacsv.ConvertOptions(
             column_types={n: pa.string() for n in names},
