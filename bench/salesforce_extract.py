@@ -5,8 +5,9 @@
 For each size, a detached sandbox org with that many Accounts is started (HTTPS on loopback), and
 each transport reads every record through the adapter hook (simple-salesforce, the same typing and
 paging code the pipelines run) into the extract step's Parquet parts (zstd, 250k rows a part; the
-upload itself is left out), in a fresh process whose peak RSS is read from the kernel. The sandbox's own cost (SQLite + JSON/CSV
-rendering) is inside these figures: it is the "Salesforce" here. Results: bench/results/salesforce_extract.json.
+upload itself is left out), in a fresh process whose peak RSS is read from the kernel. The sandbox's
+own cost (SQLite + JSON/CSV rendering, on the same two cores) is inside these figures: it is the
+"Salesforce" here. Results: bench/results/salesforce_extract.json.
 """
 
 from __future__ import annotations
