@@ -62,9 +62,7 @@ def run_ok(harness: Any, dag_id: str) -> dict[str, Any]:
 
 
 def live(harness: Any, table: str, columns: str) -> dict[str, tuple[Any, ...]]:
-    rows = harness.rows(
-        f"SELECT source_id, _is_deleted, {columns} FROM {{s}}.{table} WHERE source_system = 'sap_erp'"
-    )
+    rows = harness.rows(f"SELECT source_id, _is_deleted, {columns} FROM {{s}}.{table} WHERE source_system = 'sap_erp'")
     assert len(rows) == len({r[0] for r in rows}), f"{table}: duplicate keys"
     return {r[0]: tuple(r[2:]) for r in rows if not r[1]}
 
@@ -78,9 +76,7 @@ def assert_equal(found: dict[str, tuple[Any, ...]], expected: dict[str, tuple[An
         f"{what}: {len(set(expected) - set(found))} missing, {len(set(found) - set(expected))} not deleted"
     )
     differ = [
-        (k, found[k], expected[k])
-        for k in expected
-        if tuple(map(_num, found[k])) != tuple(map(_num, expected[k]))
+        (k, found[k], expected[k]) for k in expected if tuple(map(_num, found[k])) != tuple(map(_num, expected[k]))
     ]
     assert not differ, f"{what}: {len(differ)} records differ, e.g. {differ[0]}"
 
