@@ -116,7 +116,7 @@ def airflow_db() -> None:
 
 # Small enough that a pipeline run takes seconds, big enough for several REST pages and ties.
 SALESFORCE_ORG = {
-    "Account": 150,
+    "Account": 1200,
     "Contact": 220,
     "Opportunity": 160,
     "Case": 140,

@@ -71,6 +71,7 @@ def test_customer_generated_specs_in_schema_order_then_extras() -> None:
         (exist, ["region"]),
         (exist, ["tier"]),
         (exist, ["rating"]),
+        (exist, ["segment"]),
         (exist, ["sap_customer_number"]),
         (lengths, ["sap_customer_number"]),
         (exist, [DELETED_COLUMN]),
@@ -318,7 +319,7 @@ def test_build_suite_has_one_expectation_per_spec_in_order() -> None:
     suite = build_suite(schema, specs)
 
     assert suite.name == "customer_v1"
-    assert len(suite.expectations) == len(specs) == 32
+    assert len(suite.expectations) == len(specs) == 33
     assert [e.expectation_type for e in suite.expectations] == [s.type for s in specs]
     assert [e.meta[SPEC_INDEX_META] for e in suite.expectations] == list(range(len(specs)))
 
@@ -351,7 +352,7 @@ def test_importing_and_generating_specs_does_not_import_great_expectations() -> 
         from lumina_integration.quality.suite import expectation_specs, ExpectationSpec
 
         specs = expectation_specs(load_entity("customer"), [ExpectationSpec(type="x", kwargs={})])
-        assert len(specs) == 30, len(specs)
+        assert len(specs) == 31, len(specs)
         loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("great_expectations", "pandas"))
         print(loaded)
         """
