@@ -69,7 +69,8 @@ def apply_xref(engine: Engine, schema: str, spec: XrefSpec) -> None:
     with engine.begin() as conn:
         d = dialect_for(conn)
         table = d.table(schema, spec.entity)
-        selects, params = [], {}
+        selects: list[str] = []
+        params: dict[str, str] = {}
         for i, link in enumerate(spec.links):
             left, right = d.quote(link.left.column), d.quote(link.right.column)
             lhs, rhs = f"l.{left}", f"r.{right}"

@@ -118,7 +118,11 @@ def _materials(
 ) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
     out = []
     for n in range(1, sizes.materials + 1):
-        number = f"{NON_NUMERIC_MATERIALS[(n // 15) % len(NON_NUMERIC_MATERIALS)]}-{n // 15}" if n % 15 == 0 else matnr(1000 + n)
+        number = (
+            f"{NON_NUMERIC_MATERIALS[(n // 15) % len(NON_NUMERIC_MATERIALS)]}-{n // 15}"
+            if n % 15 == 0
+            else matnr(1000 + n)
+        )
         created = start - timedelta(days=rng.randint(100, 2000))
         weight = Decimal(rng.randint(1, 50_000)) / 1000
         mara = {

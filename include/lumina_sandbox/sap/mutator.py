@@ -31,14 +31,14 @@ class Mutator:
         t = self.system.table("VBAK")
         with self.system.engine.connect() as conn:
             return list(
-                conn.execute(select(t.c.VBELN).where(self.system.client == t.c.MANDT).order_by(t.c.VBELN)).scalars()
+                conn.execute(select(t.c.VBELN).where(t.c["MANDT"] == self.system.client).order_by(t.c.VBELN)).scalars()
             )
 
     def _items(self, order: str) -> list[dict[str, Any]]:
         t = self.system.table("VBAP")
         with self.system.engine.connect() as conn:
             rows = conn.execute(
-                select(t).where(and_(self.system.client == t.c.MANDT, order == t.c.VBELN)).order_by(t.c.POSNR)
+                select(t).where(and_(t.c["MANDT"] == self.system.client, t.c["VBELN"] == order)).order_by(t.c.POSNR)
             )
             return [dict(r._mapping) for r in rows]
 
@@ -53,7 +53,7 @@ class Mutator:
         numbers = []
         with s.engine.begin() as conn:
             for n in range(first, first + count):
-                items = [
+                items: list[dict[str, Any]] = [
                     {
                         "MANDT": s.client, "VBELN": vbeln(n), "POSNR": posnr(i), "MATNR": self.rng.choice(materials),
                         "ARKTX": "New item", "PSTYV": "TAN", "ERDAT": erdat, "ERZET": erzet, "AEDAT": "00000000",
@@ -64,7 +64,7 @@ class Mutator:
                 ]  # fmt: skip
                 order = {
                     "MANDT": s.client, "VBELN": vbeln(n), "ERDAT": erdat, "ERZET": erzet, "ERNAM": "SALES02",
-                    "AUDAT": erdat, "VBTYP": "C", "AUART": "TA", "NETWR": sum(i["NETWR"] for i in items),
+                    "AUDAT": erdat, "VBTYP": "C", "AUART": "TA", "NETWR": sum(Decimal(i["NETWR"]) for i in items),
                     "WAERK": "JPY", "VKORG": "1000", "KUNNR": self.rng.choice(customers), "AEDAT": "00000000",
                     "VDATU": erdat, "BSTNK": f"PO-NEW-{n}",
                 }  # fmt: skip
@@ -80,7 +80,9 @@ class Mutator:
         t = self.system.table(table)
         with self.system.engine.connect() as conn:
             return list(
-                conn.execute(select(t.c[column]).where(self.system.client == t.c.MANDT).order_by(t.c[column])).scalars()
+                conn.execute(
+                    select(t.c[column]).where(t.c["MANDT"] == self.system.client).order_by(t.c[column])
+                ).scalars()
             )
 
     def change_items(self, orders: list[str], *, at: datetime | None = None) -> int:
@@ -94,7 +96,7 @@ class Mutator:
                 for item in items:
                     conn.execute(
                         update(t)
-                        .where(and_(s.client == t.c.MANDT, order == t.c.VBELN, item["POSNR"] == t.c.POSNR))
+                        .where(and_(t.c["MANDT"] == s.client, t.c["VBELN"] == order, t.c["POSNR"] == item["POSNR"]))
                         .values(KWMENG=item["KWMENG"] * 2, NETWR=item["NETWR"] * 2, AEDAT=aedat)
                     )
                 cd = [
@@ -110,7 +112,9 @@ class Mutator:
         s, t = self.system, self.system.table("VBAP")
         with s.engine.begin() as conn:
             conn.execute(
-                update(t).where(and_(s.client == t.c.MANDT, order == t.c.VBELN, item == t.c.POSNR)).values(ABGRU="02")
+                update(t)
+                .where(and_(t.c["MANDT"] == s.client, t.c["VBELN"] == order, t.c["POSNR"] == item))
+                .values(ABGRU="02")
             )
             s.change_document(
                 conn, "VERKBELEG", order, [CdItem("VBAP", [order, item], "ABGRU", "U", "02")], at=at, tcode="VA02"
@@ -122,7 +126,7 @@ class Mutator:
         items = self._items(order)
         last = items[-1]["POSNR"]
         with s.engine.begin() as conn:
-            conn.execute(delete(t).where(and_(s.client == t.c.MANDT, order == t.c.VBELN, last == t.c.POSNR)))
+            conn.execute(delete(t).where(and_(t.c["MANDT"] == s.client, t.c["VBELN"] == order, t.c["POSNR"] == last)))
             s.change_document(
                 conn, "VERKBELEG", order, [CdItem("VBAP", [order, last], "KEY", "D")], at=at, tcode="VA02"
             )
@@ -135,7 +139,7 @@ class Mutator:
         with s.engine.begin() as conn:
             for name in ("VBAP", "VBAK"):
                 t = s.table(name)
-                conn.execute(delete(t).where(and_(s.client == t.c.MANDT, order == t.c.VBELN)))
+                conn.execute(delete(t).where(and_(t.c["MANDT"] == s.client, t.c["VBELN"] == order)))
             cd = [CdItem("VBAK", [order], "KEY", "D"), *[CdItem("VBAP", [order, p], "KEY", "D") for p in items]]
             s.change_document(conn, "VERKBELEG", order, cd, at=at, tcode="VA02")
 
@@ -145,7 +149,7 @@ class Mutator:
         with s.engine.begin() as conn:
             for name in ("VBAP", "VBAK"):
                 t = s.table(name)
-                conn.execute(delete(t).where(and_(s.client == t.c.MANDT, order == t.c.VBELN)))
+                conn.execute(delete(t).where(and_(t.c["MANDT"] == s.client, t.c["VBELN"] == order)))
 
     def change_customers(self, kunnrs: list[str], *, at: datetime | None = None) -> None:
         """Rename customers (XD02): KNA1 has no change date, only the DEBI change document."""
@@ -153,7 +157,7 @@ class Mutator:
         with s.engine.begin() as conn:
             for kunnr in kunnrs:
                 name = f"Renamed {kunnr.lstrip('0')} AG"
-                conn.execute(update(t).where(and_(s.client == t.c.MANDT, kunnr == t.c.KUNNR)).values(NAME1=name))
+                conn.execute(update(t).where(and_(t.c["MANDT"] == s.client, t.c["KUNNR"] == kunnr)).values(NAME1=name))
                 s.change_document(
                     conn, "DEBI", kunnr, [CdItem("KNA1", [kunnr], "NAME1", "U", name)], at=at, tcode="XD02"
                 )
@@ -163,10 +167,12 @@ class Mutator:
         s, mara, makt = self.system, self.system.table("MARA"), self.system.table("MAKT")
         laeda, _ = s.stamp(at)
         with s.engine.begin() as conn:
-            where = and_(s.client == makt.c.MANDT, matnr == makt.c.MATNR, makt.c.SPRAS == "E")
+            where = and_(makt.c["MANDT"] == s.client, makt.c["MATNR"] == matnr, makt.c.SPRAS == "E")
             if conn.execute(update(makt).where(where).values(MAKTX=text)).rowcount == 0:
                 s.insert(conn, "MAKT", [{"MANDT": s.client, "MATNR": matnr, "SPRAS": "E", "MAKTX": text}])
-            conn.execute(update(mara).where(and_(s.client == mara.c.MANDT, matnr == mara.c.MATNR)).values(LAEDA=laeda))
+            conn.execute(
+                update(mara).where(and_(mara.c["MANDT"] == s.client, mara.c["MATNR"] == matnr)).values(LAEDA=laeda)
+            )
             s.change_document(
                 conn, "MATERIAL", matnr, [CdItem("MAKT", [matnr, "E"], "MAKTX", "U", text)], at=at, tcode="MM02"
             )

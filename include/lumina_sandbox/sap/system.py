@@ -156,6 +156,6 @@ class SapSystem:
         t = self.table(table)
         query = select(func.count()).select_from(t)
         if client is not None and "MANDT" in t.c:
-            query = query.where(client == t.c.MANDT)
+            query = query.where(t.c["MANDT"] == client)
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
