@@ -2,19 +2,24 @@
 
 1. starts the S3 sandbox (moto's server) and the Salesforce sandbox (HTTPS on loopback), and
    registers the Salesforce connection in Airflow from the sandbox's private credentials file;
+   creates the SAP-shaped system (an embedded SQLite file read through the HANA hook's SQL path);
 2. drops the first file exports and runs the file-drop pipelines; runs the Salesforce pipelines
    (first loads over Bulk 2.0 where they are big);
 3. drops a file delta (updates, an out-of-order stale row, soft and hard deletes, new records) and
    gives the org a day of changes (creates, late updates sharing one stamp, soft and hard deletes,
    a formula input, a new field), after writing the legacy CRM's accounts to Salesforce; runs the
    pipelines again, then the reconcile and refresh DAGs that catch what no cursor shows;
-4. prints what the warehouse holds and whether it equals the org, record for record.
-Running it again re-drops byte-identical files and finds the org's day already applied: every
-pipeline loads 0 rows.
+   Likewise for SAP: new, changed, rejected, deleted and archived orders, customer and text
+   changes, late commits; then the reconcile DAGs and the cross-system customer view;
+4. prints what the warehouse holds, whether it equals the org record for record, and customers
+   seen in both Salesforce and SAP with their opportunities and orders.
+Running it again re-drops byte-identical files and finds the org's and the SAP system's changes
+already applied: every pipeline loads 0 rows.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -30,6 +35,17 @@ FILE_DROP_DAGS = ["filedrop_crm_accounts", "filedrop_erp_products", "filedrop_he
 SALESFORCE_DAGS = ["salesforce_account", "salesforce_contact", "salesforce_opportunity", "salesforce_case"]
 # The maintenance runs whose effect the demo's changes show: hard deletes, a new field, a formula.
 MAINTENANCE_DAGS = ["salesforce_account__reconcile", "salesforce_account__refresh", "salesforce_contact__refresh"]
+SAP_MAINTENANCE_DAGS = ["sap_vbak__reconcile", "sap_vbap__reconcile"]
+SAP_CHANGED = STATE_DIR / "sap_erp.changes-applied"  # the SAP system's round of changes is applied once
+CROSS_SYSTEM = """
+SELECT x.left_id AS salesforce_account, x.right_id AS sap_customer, c.name,
+       (SELECT COUNT(*) FROM {s}.opportunity o WHERE o.source_system = 'salesforce'
+         AND o.customer_source_id = x.left_id AND NOT o._is_deleted) AS opportunities,
+       (SELECT COUNT(*) FROM {s}.sales_order so WHERE so.source_system = 'sap_erp'
+         AND so.customer_source_id = x.right_id AND NOT so._is_deleted) AS orders
+FROM {s}.customer_xref x JOIN {s}.customer c ON c.source_system = 'salesforce' AND c.source_id = x.left_id
+ORDER BY orders DESC, opportunities DESC, salesforce_account LIMIT 5
+"""
 
 
 def s3(endpoint: str) -> Any:
@@ -93,6 +109,44 @@ def salesforce_verdict(control: Any) -> str:
     return "\n".join(lines)
 
 
+def cross_system_view() -> str:
+    """Customers Salesforce and SAP both know, with their opportunities and orders (via customer_xref)."""
+    from sqlalchemy import text
+
+    from lumina_integration.warehouse.connection import warehouse_target
+
+    target = warehouse_target("lumina_warehouse")
+    schema = f'"{target.schema}"'
+    with target.engine.connect() as conn:
+        linked = conn.execute(text(f"SELECT COUNT(*) FROM {schema}.customer_xref")).scalar_one()
+        rows = conn.execute(text(CROSS_SYSTEM.format(s=schema))).all()
+    lines = [f"One customer across systems: {linked} Salesforce accounts linked to SAP customers (customer_xref)."]
+    lines.append(f"{'salesforce account':<20}{'sap customer':<14}{'name':<34}{'opportunities':>14}{'orders':>8}")
+    lines += [f"{r[0]:<20}{r[1]:<14}{r[2][:32]:<34}{r[3]:>14}{r[4]:>8}" for r in rows]
+    return "\n".join(lines)
+
+
+def prepare_sap() -> None:
+    from lumina_sandbox.sap import demo as sap
+
+    if not sap.DEFAULT_PATH.exists():  # kept between demos, like the Salesforce org
+        sap.prepare()
+    os.environ["AIRFLOW_CONN_SAP_ERP"] = json.dumps(sap.connection())
+
+
+def change_sap() -> dict[str, Any] | None:
+    from lumina_integration.warehouse.connection import warehouse_target
+    from lumina_integration.warehouse.state import read_watermark
+    from lumina_sandbox.sap import demo as sap
+
+    if SAP_CHANGED.exists():
+        return None
+    target = warehouse_target("lumina_warehouse")
+    done = sap.apply_changes(read_watermark(target.engine, target.schema, "sap_vbap"))
+    SAP_CHANGED.write_text(json.dumps(done, default=str))
+    return done
+
+
 def main() -> None:
     from lumina_integration.warehouse.connection import warehouse_target
     from lumina_integration.warehouse.state import read_watermark
@@ -107,11 +161,14 @@ def main() -> None:
             client.create_bucket(Bucket=bucket)
     org = salesforce.start(STATE_DIR)
     print(f"Salesforce sandbox at {org.base_url} (connection {salesforce.CONN_ID})", flush=True)
+    prepare_sap()
+    print("SAP-shaped system in .lumina/sap_erp.sqlite (connection sap_erp)", flush=True)
     bag = dag_bag()
+    from lumina_sandbox.sap.demo import PIPELINES as SAP_DAGS
 
     accounts, tickets = file_drops.accounts_initial(), file_drops.tickets_initial()
     drop_files(client, [accounts, file_drops.products(), tickets])
-    report = run_pipelines(bag, "initial", FILE_DROP_DAGS + SALESFORCE_DAGS)
+    report = run_pipelines(bag, "initial", FILE_DROP_DAGS + SALESFORCE_DAGS + SAP_DAGS)
 
     drop_files(client, [file_drops.accounts_delta(accounts), file_drops.tickets_delta(tickets)])
     report += run_pipelines(bag, "delta", FILE_DROP_DAGS)
@@ -120,10 +177,13 @@ def main() -> None:
     changes = salesforce.apply_changes(org, read_watermark(target.engine, target.schema, "salesforce_account"))
     print(f"Salesforce org changes: {changes or 'already applied to this org, nothing new'}", flush=True)
     report += run_pipelines(bag, "delta", SALESFORCE_DAGS + MAINTENANCE_DAGS)
+    print(f"SAP changes: {change_sap() or 'already applied to this system, nothing new'}", flush=True)
+    report += run_pipelines(bag, "delta", SAP_DAGS + SAP_MAINTENANCE_DAGS + ["customer_xref"])
 
     print("\nRuns:\n" + "\n".join(report))
     print("\n" + warehouse_summary("lumina_warehouse"))
     print("\n" + salesforce_verdict(org))
+    print("\n" + cross_system_view())
     print(f"\nRaw, canonical and quarantine parts: s3://{LAKE_BUCKET}/ at {endpoint}")
     print("Validation reports: s3://lumina-lake/validation/...; open the runs with `make ui`.")
 

@@ -189,3 +189,11 @@ def test_injected_ids_are_values_that_match_nothing(salesforce: Any, value: str)
     h = hook(salesforce)
     with pytest.raises(Exception, match=r"INVALID_QUERY_FILTER_OPERATOR|invalid ID"):
         list(h.read_ids("Account", [value], {}))
+
+
+def test_objects_without_systemmodstamp_fall_back_to_the_next_cursor(salesforce: Any) -> None:
+    h = hook(salesforce)
+    assert h.cursor_field("AccountHistory") == "CreatedDate"
+    table = read(h, "AccountHistory", everything(h), transport="rest")
+    assert table.num_rows == len(salesforce.org.ids("AccountHistory", include_deleted=True)) > 0
+    assert "SystemModstamp" not in table.column_names
