@@ -75,7 +75,17 @@ class Org:
             lambda: self.integration_user_id,
         )
         self.queries = QueryService(lambda: self.store, lambda: self.catalog, self.clock, self.faults)
-        self.bulk = BulkService(
+        self.bulk = self._bulk_service()
+        self._counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._last_maintenance = ""
+        self.generated: dict[str, int] = {}
+        self._populate()
+        self.credentials = Credentials.create(INTEGRATION_USERNAME, self.integration_user_id)
+        self.auth = Authenticator(self.credentials, self.sessions)
+
+    def _bulk_service(self) -> BulkService:
+        return BulkService(
             lambda: self.store,
             lambda: self.catalog,
             self.clock,
@@ -84,13 +94,6 @@ class Org:
             self.writer,
             self.workdir / "bulk",
         )
-        self._counts: Counter[str] = Counter()
-        self._lock = threading.Lock()
-        self._last_maintenance = ""
-        self.generated: dict[str, int] = {}
-        self._populate()
-        self.credentials = Credentials.create(INTEGRATION_USERNAME, self.integration_user_id)
-        self.auth = Authenticator(self.credentials, self.sessions)
 
     @classmethod
     def generate(cls, seed: int = 7, counts: dict[str, int] | None = None, wide_fields: int = 450) -> Org:
@@ -263,15 +266,7 @@ class Org:
         self.clock.reset()
         self.store = Store(self.catalog, self.workdir / "db2" if old.directory.name == "db" else self.workdir / "db")
         old.close()
-        self.bulk = BulkService(
-            lambda: self.store,
-            lambda: self.catalog,
-            self.clock,
-            self.faults,
-            self.limits,
-            self.writer,
-            self.workdir / "bulk",
-        )
+        self.bulk = self._bulk_service()
         self._populate()
         self.faults.clear()
         self.limits.reset()

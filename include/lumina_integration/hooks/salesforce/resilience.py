@@ -170,22 +170,25 @@ class QuotaGovernor:
                     f"the org has used {self.used} of {self.limit} daily API requests; pipelines stop at "
                     f"{ceiling} to leave {b.reserve_share:.0%} for other integrations"
                 )
-        if b.pipeline_share is not None and self.limit:
-            allowed = int(self.limit * b.pipeline_share)
-            spent = self.spent_calls_24h + self.calls
-            if spent + calls > allowed:
-                found.append(
-                    f"this pipeline has spent {spent} API calls in 24 hours; its budget is {allowed} "
-                    f"({b.pipeline_share:.0%} of the org's {self.limit})"
-                )
-        if bulk_jobs and b.bulk_job_share is not None and self.bulk_limit:
-            allowed = int(self.bulk_limit * b.bulk_job_share)
-            spent = self.spent_bulk_jobs_24h + self.bulk_jobs
-            if spent + bulk_jobs > allowed:
-                found.append(
-                    f"this pipeline has created {spent} Bulk 2.0 jobs in 24 hours; its budget is {allowed} "
-                    f"({b.bulk_job_share:.0%} of the org's {self.bulk_limit})"
-                )
+        shares = (
+            ("API calls", "spent", calls, self.spent_calls_24h + self.calls, b.pipeline_share, self.limit),
+            (
+                "Bulk 2.0 jobs",
+                "created",
+                bulk_jobs,
+                self.spent_bulk_jobs_24h + self.bulk_jobs,
+                b.bulk_job_share,
+                self.bulk_limit,
+            ),
+        )
+        for what, verb, upcoming, spent, share, org_limit in shares:
+            if upcoming and share is not None and org_limit:
+                allowed = int(org_limit * share)
+                if spent + upcoming > allowed:
+                    found.append(
+                        f"this pipeline has {verb} {spent} {what} in 24 hours; its budget is {allowed} "
+                        f"({share:.0%} of the org's {org_limit})"
+                    )
         return found
 
     def check(self, calls: int = 1, bulk_jobs: int = 0) -> None:
