@@ -26,6 +26,7 @@ class ExtractOperator(PipelineStepOperator):
     ui_color = "#e3f4ea"
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from lumina_integration import failpoints
         from lumina_integration.hooks.base import RunContext
         from lumina_integration.staging.checkpoint import S3Checkpoint
         from lumina_integration.staging.parts import PartWriter
@@ -50,6 +51,7 @@ class ExtractOperator(PipelineStepOperator):
             "reconciled": getattr(adapter, "reconciled", None),
         }
         manifest = writer.close()
+        failpoints.hit("extract.after_manifest")
         self.log.info(
             "Extracted %d records (%s run, %d source version(s), %s API calls, transport %s) into %s",
             manifest.rows,

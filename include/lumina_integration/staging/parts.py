@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from lumina_integration import failpoints
 from lumina_integration.staging.s3 import delete_prefix
 
 MANIFEST_NAME = "manifest.json"
@@ -136,6 +137,7 @@ class PartWriter:
         self.manifest.parts.append(PartInfo(key, self._buffered_rows, len(payload), _sha256(payload)))
         self.manifest.rows += self._buffered_rows
         self._writer, self._buffer, self._schema, self._buffered_rows = None, None, None, 0
+        failpoints.hit("staging.part_uploaded")
 
     def close(self) -> Manifest:
         """Upload the last part and the manifest; returns the manifest."""

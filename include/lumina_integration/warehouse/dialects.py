@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from sqlalchemy import Connection
 
+from lumina_integration import failpoints
 from lumina_integration.canonical.schema import check_type_name
 
 _DECIMAL_PREFIX = "decimal("
@@ -72,6 +73,7 @@ class PostgresDialect(Dialect):
                 pacsv.write_csv(table.select(columns), buffer, pacsv.WriteOptions(include_header=False))
                 copy.write(buffer.getvalue())
                 rows += table.num_rows
+                failpoints.hit("load.copy")
         return rows
 
 

@@ -19,6 +19,7 @@ from typing import Any, Literal
 import pyarrow as pa
 from sqlalchemy import Connection, Engine, text
 
+from lumina_integration import failpoints
 from lumina_integration.canonical.schema import DELETED_COLUMN, LOADED_AT_COLUMN, RUN_KEY_COLUMN, EntitySchema
 from lumina_integration.hooks.base import SourceVersion
 from lumina_integration.quarantine import QUARANTINE_SCHEMA
@@ -303,6 +304,8 @@ def load_run(
         write_audit(conn, d, schema, request, result, now)
         conn.execute(text(f"DROP TABLE IF EXISTS {d.quote(STAGE)}"))
         conn.execute(text(f"DROP TABLE IF EXISTS {d.quote(LATEST)}"))
+        failpoints.hit("load.before_commit")
+    failpoints.hit("load.after_commit")
     return result
 
 

@@ -1,0 +1,129 @@
+"""Fault tests: real DAG runs of the Salesforce pipelines (tasks inline or in worker processes that get
+killed) against the sandbox org, moto's S3 server and the real Postgres."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from lumina_sandbox.salesforce import compare
+
+LAKE = "lumina-lake"
+# The pipelines' cron: */15 (a scheduled run owns one 15-minute interval).
+INTERVAL = timedelta(minutes=15)
+
+
+@dataclass
+class Pipelines:
+    """The DAGs, the warehouse schema and the org of one test."""
+
+    bag: Any
+    engine: Any
+    schema: str
+    org: Any
+
+    def run(
+        self,
+        dag_id: str,
+        run_type: str = "manual",
+        *,
+        interval: tuple[datetime, datetime] | None = None,
+        workers: dict[str, str | None] | None = None,
+    ) -> Any:
+        """One DAG run to its end; ``workers``: tasks run in worker processes, with a failpoint."""
+
+        run = self.start(dag_id, run_type, interval=interval)
+        run.drive(workers)
+        return run
+
+    def start(self, dag_id: str, run_type: str = "manual", *, interval: tuple[datetime, datetime] | None = None) -> Any:
+        from airflow_runs import AirflowRun
+
+        if run_type == "scheduled" and interval is None:
+            interval = self.last_interval()
+        return AirflowRun(self.bag.dags[dag_id], run_type, interval)
+
+    def last_interval(self) -> tuple[datetime, datetime]:
+        """The last complete 15-minute interval before the org's clock minus the safety lag."""
+        now = self.org.now() - timedelta(minutes=1)
+        end = now.replace(minute=now.minute // 15 * 15, second=0, microsecond=0)
+        return end - INTERVAL, end
+
+    def rows(self, query: str, **params: Any) -> list[tuple[Any, ...]]:
+        with self.engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text(query.replace("{s}", f'"{self.schema}"')), params)]
+
+    def watermark(self, pipeline_id: str) -> datetime | None:
+        found = self.rows("SELECT watermark FROM {s}.lumina_state WHERE pipeline_id = :p", p=pipeline_id)
+        return found[0][0].astimezone(UTC) if found and found[0][0] else None
+
+    def exact(self, dag_id: str, **kwargs: Any) -> compare.ExactComparison:
+        return compare.exact(self.engine, self.schema, self.org, dag_id, **kwargs)
+
+    def assert_equal(self, dag_id: str, **kwargs: Any) -> compare.ExactComparison:
+        result = self.exact(dag_id, **kwargs)
+        assert result.equal, result.describe()
+        return result
+
+
+def _empty_bucket(s3: Any, bucket: str) -> None:
+    if bucket not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
+        s3.create_bucket(Bucket=bucket)
+        return
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        objects = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+        if objects:
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": objects})
+
+
+@pytest.fixture(scope="session")
+def fault_dag_bag(airflow_db: None) -> Any:
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow_runs import sync_dags
+
+    bag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
+    assert bag.import_errors == {}
+    sync_dags(bag)
+    return bag
+
+
+def use_warehouse(schema: str) -> None:
+    """Point the DAGs' warehouse connections at ``schema`` of the test Postgres."""
+    from lumina_integration.warehouse.connection import warehouse_target
+
+    for conn_id in ("LUMINA_WAREHOUSE", "LUMINA_WAREHOUSE_POSTGRES"):
+        os.environ[f"AIRFLOW_CONN_{conn_id}"] = json.dumps(
+            {
+                "conn_type": "postgres",
+                "host": "127.0.0.1",
+                "port": 5432,
+                "login": "postgres",
+                "schema": "test",
+                "extra": {"warehouse_schema": schema},
+            }
+        )
+    warehouse_target.cache_clear()
+
+
+def close_breaker() -> None:
+    from airflow.models import Variable
+
+    Variable.delete("lumina_breaker__salesforce_default")  # noqa: AIR311
+
+
+@pytest.fixture
+def pipelines(s3: Any, pg_schema: tuple[Any, str], fault_dag_bag: Any, salesforce: Any) -> Iterator[Pipelines]:
+    """The 1,200-account org (first loads over Bulk 2.0), a fresh warehouse schema and an empty lake."""
+    engine, schema = pg_schema
+    use_warehouse(schema)
+    _empty_bucket(s3, LAKE)
+    close_breaker()
+    yield Pipelines(bag=fault_dag_bag, engine=engine, schema=schema, org=salesforce.org)
+    close_breaker()
