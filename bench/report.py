@@ -1,0 +1,123 @@
+"""The end-to-end benchmark's summary (``bench/results/latest.json``) and its printed table."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+AIM_VS_DLT = 1.5  # at least 1.5x dlt's throughput
+AIM_VS_LIMIT = 2.0  # within 2x of the physical limit
+AIM_RSS_MB = 500  # peak RSS of any task, at any size
+
+
+def _label(size: int) -> str:
+    return f"{size // 1_000_000}m" if size % 1_000_000 == 0 else f"{size // 1000}k"
+
+
+def _pipeline_figures(measured: dict[str, Any]) -> dict[str, Any]:
+    tasks = measured["tasks"]
+    seconds = sum(t["seconds"] for t in tasks.values())
+    rows = int(tasks["extract"]["xcom"]["rows"])
+    return {
+        "rows": rows,
+        "warehouse_rows": measured["warehouse_rows"],
+        "seconds": round(seconds, 2),
+        "rows_per_s": round(rows / seconds),
+        "wall_seconds_with_process_starts": measured["wall_seconds_with_process_starts"],
+        "task_seconds": {name: t["seconds"] for name, t in tasks.items()},
+        "task_peak_rss_mb": {name: t["peak_rss_mb"] for name, t in tasks.items()},
+        "task_rss_before_task_mb": {name: t["rss_before_task_mb"] for name, t in tasks.items()},
+        "validate_share": round(tasks["validate"]["seconds"] / seconds, 3),
+    }
+
+
+def summarise(
+    sizes: list[dict[str, Any]], parse: dict[str, Any], machine: dict[str, Any], args: argparse.Namespace
+) -> dict[str, Any]:
+    first = sizes[0]
+    out: dict[str, Any] = {}
+    per_size: dict[str, Any] = {}
+    for measured in sizes:
+        entry: dict[str, Any] = {"accounts": measured["accounts"], "seed_seconds": measured["seed_seconds"]}
+        if "pipeline" in measured:
+            entry["pipeline"] = _pipeline_figures(measured["pipeline"])
+        entry["load_average_at_start"] = measured["load"]
+        per_size[_label(measured["accounts"])] = entry
+    ours = per_size[_label(first["accounts"])].get("pipeline")
+    if ours is not None:
+        out["e2e_rows_per_s"] = ours["rows_per_s"]
+    dlt_runs = {k.removeprefix("dlt_"): v for k, v in first.items() if k.startswith("dlt_")}
+    if dlt_runs:
+        best = max(dlt_runs, key=lambda s: dlt_runs[s]["rows_per_s"])
+        out["dlt_rows_per_s"] = dlt_runs[best]["rows_per_s"]
+        out["dlt_best_merge_strategy"] = best
+    if "limit" in first:
+        out["limit_rows_per_s"] = first["limit"]["rows_per_s"]
+    for label in ("1m", "5m"):
+        pipeline = per_size.get(label, {}).get("pipeline")
+        out[f"peak_rss_mb_{label}"] = max(pipeline["task_peak_rss_mb"].values()) if pipeline else None
+    out["parse_s_100_pipelines"] = parse["parse_s"]
+    out["validate_share"] = ours["validate_share"] if ours else None
+    if ours and dlt_runs:
+        out["ratio_vs_dlt"] = round(out["e2e_rows_per_s"] / out["dlt_rows_per_s"], 2)
+    if ours and "limit" in first:
+        out["ratio_limit_over_ours"] = round(out["limit_rows_per_s"] / out["e2e_rows_per_s"], 2)
+    out["aims"] = {
+        "vs_dlt_at_least": AIM_VS_DLT,
+        "limit_over_ours_at_most": AIM_VS_LIMIT,
+        "peak_rss_mb_under": AIM_RSS_MB,
+    }
+    out["sizes"] = per_size
+    out["dlt"] = dlt_runs
+    out["limit"] = first.get("limit")
+    out["parse"] = parse
+    out["machine"] = machine
+    out["settings"] = {
+        "sizes": args.sizes,
+        "pipeline_sizes": args.pipeline_sizes,
+        "dag": "salesforce_account (dags/crm/salesforce_account.dag.yaml), a manual first load over Bulk 2.0",
+        "tasks": "each a real Airflow task instance (in-process task runner) in a fresh interpreter",
+        "task_seconds": "inside the task runner: excludes interpreter start and DAG-folder parse",
+        "peak_rss": "VmHWM of the task's process when the task has finished (interpreter + DAG parse + task)",
+        "lake": "moto S3 server on loopback",
+        "warehouse": "local Postgres, a fresh schema per run",
+        "quiet_load_threshold": args.quiet_load,
+    }
+    return out
+
+
+def print_report(results: dict[str, Any]) -> None:
+    machine = results["machine"]
+    print(f"\nMachine: {machine['cores']} cores, {machine['ram_gb']} GB RAM, {machine['cpu']}")
+    print(f"Python {machine['python']}")
+    for label, entry in results["sizes"].items():
+        pipeline = entry.get("pipeline")
+        if not pipeline:
+            continue
+        records, seconds = pipeline["rows"], pipeline["seconds"]
+        print(f"\n{entry['accounts']:,} Accounts ({label}): {records:,} records, {seconds} s in tasks")
+        print(f"  {'task':<10} {'seconds':>8} {'peak RSS MB':>12}")
+        for task, took in pipeline["task_seconds"].items():
+            print(f"  {task:<10} {took:>8} {pipeline['task_peak_rss_mb'][task]:>12}")
+    print()
+    rows = [
+        ("ours (e2e)", results.get("e2e_rows_per_s")),
+        (f"dlt ({results.get('dlt_best_merge_strategy', '-')})", results.get("dlt_rows_per_s")),
+        ("physical limit", results.get("limit_rows_per_s")),
+    ]
+    for name, value in rows:
+        print(f"  {name:<28} {value:>10,} rows/s" if value else f"  {name:<28} {'-':>10}")
+    if "ratio_vs_dlt" in results:
+        verdict = "meets" if results["ratio_vs_dlt"] >= AIM_VS_DLT else "misses"
+        print(f"  ours / dlt   = {results['ratio_vs_dlt']:.2f}x  ({verdict} the aim of >= {AIM_VS_DLT}x)")
+    if "ratio_limit_over_ours" in results:
+        verdict = "meets" if results["ratio_limit_over_ours"] <= AIM_VS_LIMIT else "misses"
+        print(f"  limit / ours = {results['ratio_limit_over_ours']:.2f}x  ({verdict} the aim of <= {AIM_VS_LIMIT}x)")
+    for label in ("1m", "5m"):
+        peak = results.get(f"peak_rss_mb_{label}")
+        if peak is not None:
+            verdict = "under" if peak < AIM_RSS_MB else "over"
+            print(f"  peak RSS of any task at {label}: {peak} MB ({verdict} {AIM_RSS_MB} MB)")
+    print(f"  parse of 100 generated pipelines: {results['parse_s_100_pipelines']} s")
+    if results.get("validate_share") is not None:
+        print(f"  validation share of the pipeline's time: {results['validate_share']:.0%}")
