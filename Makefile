@@ -23,7 +23,7 @@ UI_PORT ?= 8080
 # airflow standalone starts its components as `airflow ...` subprocesses: they must find ours.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test ui ui-shell settings lint-specs schema lock stop clean
+.PHONY: demo test ui ui-shell settings lint-specs schema lock stop clean bench
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -70,6 +70,11 @@ lint-specs: $(BIN)/.installed
 
 schema: $(BIN)/.installed
 	$(BIN)/lumina schema
+
+# 1M and 5M Salesforce Accounts through the whole pipeline vs dlt and the physical limit (bench/README.md).
+# About 25 min on 2 cores; BENCH_ARGS="--sizes 200000 --initial-wait 0" for a quick look.
+bench: $(BIN)/.installed
+	$(BIN)/python -m bench.e2e $(BENCH_ARGS)
 
 lock: $(BIN)/.installed
 	$(BIN)/python scripts/lock.py
