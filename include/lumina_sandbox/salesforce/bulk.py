@@ -235,8 +235,11 @@ class BulkService:
         )
         with self._lock:
             self._jobs[job.id] = job
+        # Rendered before the job starts: Salesforce answers a creation with UploadComplete, never with
+        # a state the job reached in the meantime.
+        created = job.info(full=False)
         self._executor.submit(self._guarded, self._run_query, job)
-        return job.info(full=False)
+        return created
 
     def _guarded(self, run: Callable[[Any], None], job: Job) -> None:
         try:

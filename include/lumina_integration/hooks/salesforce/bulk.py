@@ -50,7 +50,6 @@ class BulkQuery:
         self, client: SalesforceClient, checkpoint: Checkpoint | None, settings: BulkSettings = BulkSettings()
     ) -> None:
         self.client, self.checkpoint, self.settings = client, checkpoint, settings
-        self.jobs_created = 0
 
     @staticmethod
     def checkpoint_name(operation: str, query: str) -> str:
@@ -94,7 +93,6 @@ class BulkQuery:
         job: dict[str, Any] = self.client.request(
             "POST", "jobs/query", json={"operation": operation, "query": query}, bulk_job=True
         ).json()
-        self.jobs_created += 1
         if self.checkpoint is not None:
             self.checkpoint.put(self.checkpoint_name(operation, query), {"id": job["id"], "operation": operation})
         log.info("Bulk 2.0 %s job %s created", operation, job["id"])
@@ -112,6 +110,8 @@ class BulkQuery:
             job = self.client.request("GET", f"jobs/query/{job['id']}").json()
         if job["state"] == "JobComplete":
             return job
+        if "errorMessage" not in job:  # a short answer (a job creation's) says no more than the state
+            job = self.client.request("GET", f"jobs/query/{job['id']}").json()
         message = str(job.get("errorMessage") or "")
         if "QUERY_TIMEOUT" in message:
             raise QueryTimeout(f"Bulk 2.0 job {job['id']}: {message}")

@@ -22,7 +22,6 @@ from lumina_integration.hooks.salesforce.options import SalesforceOptions
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from lumina_integration.hooks.salesforce.bulk import BulkQuery
     from lumina_integration.hooks.salesforce.client import SalesforceClient
     from lumina_integration.hooks.salesforce.reader import QueryReader
     from lumina_integration.hooks.salesforce.resilience import QuotaGovernor
@@ -87,16 +86,6 @@ class SalesforceAdapterHook(BaseHook):
         breaker = CircuitBreaker(self.salesforce_conn_id, VariableStore()) if self.run.pipeline_id else None
         return SalesforceClient(self.settings, self.governor, breaker)
 
-    @cached_property
-    def bulk(self) -> BulkQuery:
-        from lumina_integration.hooks.salesforce.bulk import BulkQuery, BulkSettings
-
-        o = self._options
-        settings = BulkSettings(
-            poll_seconds=o.bulk_poll_seconds, timeout_seconds=o.bulk_timeout_seconds, page_records=o.bulk_page_records
-        )
-        return BulkQuery(self.client, self.run.checkpoint, settings)
-
     def bind(self, run: RunContext) -> None:
         """Take the run's checkpoint store and the pipeline's API spending (before any call)."""
         self.run = run
@@ -118,9 +107,21 @@ class SalesforceAdapterHook(BaseHook):
         return self.client.sf
 
     def _reader(self) -> QueryReader:
+        """A reader for this read's options (Bulk settings included; a hook may read several times)."""
+        from lumina_integration.hooks.salesforce.bulk import BulkQuery, BulkSettings
         from lumina_integration.hooks.salesforce.reader import QueryReader
 
-        return QueryReader(self.client, self.bulk, self._options)
+        o = self._options
+        bulk = BulkQuery(
+            self.client,
+            self.run.checkpoint,
+            BulkSettings(
+                poll_seconds=o.bulk_poll_seconds,
+                timeout_seconds=o.bulk_timeout_seconds,
+                page_records=o.bulk_page_records,
+            ),
+        )
+        return QueryReader(self.client, bulk, o)
 
     # -- metadata ----------------------------------------------------------------------------
     def test_connection(self) -> tuple[bool, str]:
