@@ -23,7 +23,7 @@ UI_PORT ?= 8080
 # airflow standalone starts its components as `airflow ...` subprocesses: they must find ours.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test ui ui-shell settings lint-specs schema lock stop clean bench
+.PHONY: demo test ui ui-shell settings lint-specs schema lock stop clean bench faults soak
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,16 @@ test: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest
+
+# The fault matrix and the randomized change-capture test at CI's quick setting (also part of `make test`).
+faults: $(BIN)/.installed
+	$(BIN)/pytest -q tests/faults
+
+# The randomized change-capture test for thousands of steps (hours): LUMINA_CDC_EXAMPLES sequences of
+# LUMINA_CDC_STEPS steps; a failure prints the shrunk steps and a @reproduce_failure blob.
+soak: $(BIN)/.installed
+	LUMINA_CDC_EXAMPLES=$${LUMINA_CDC_EXAMPLES:-100} LUMINA_CDC_STEPS=$${LUMINA_CDC_STEPS:-40} \
+	$(BIN)/pytest -q -p no:logging tests/faults/test_change_capture.py
 
 ui: settings
 	$(BIN)/python -m lumina_sandbox.s3_server start

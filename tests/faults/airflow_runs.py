@@ -18,6 +18,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -121,6 +122,7 @@ class AirflowRun:
         """The next task instance to run (scheduled, try number counted), or None when the run is over."""
         from airflow.utils.state import DagRunState, TaskInstanceState
 
+        seen: dict[str, str] = {}
         while True:
             self._reload()
             if self.dag_run.state != DagRunState.RUNNING:
@@ -137,9 +139,14 @@ class AirflowRun:
                 return scheduled[0]
             waiting = [ti for ti in tis if ti.state == TaskInstanceState.UP_FOR_RETRY]
             if not waiting:
-                if self.dag_run.state == DagRunState.RUNNING:
-                    raise RuntimeError(f"{self.run_id}: nothing runnable: {self.states()}")
-                return None
+                if self.dag_run.state != DagRunState.RUNNING:
+                    return None
+                # update_state marks one layer of downstream tasks upstream_failed per pass.
+                states = {ti.task_id: str(ti.state) for ti in tis}
+                if states == seen:
+                    raise RuntimeError(f"{self.run_id}: nothing runnable: {states}")
+                seen = states
+                continue
             # The retry delay passes: move the failed attempts' end back instead of sleeping.
             for ti in waiting:
                 ti.end_date = datetime.now(UTC) - timedelta(days=1)
@@ -169,12 +176,16 @@ class AirflowRun:
         if failpoint:
             env["LUMINA_FAILPOINT"] = failpoint
         self.session.commit()
-        return subprocess.Popen(
-            [sys.executable, str(WORKER), self.dag.dag_id, self.run_id, ti.task_id],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        # The worker's own log (Airflow's task log goes to its stdout under the in-process runner).
+        name = f"lumina-fault-worker-{os.getpid()}-{self.run_type}-{ti.task_id}-{ti.try_number}.log"
+        log = Path(tempfile.gettempdir()) / name
+        with log.open("wb") as sink:
+            return subprocess.Popen(
+                [sys.executable, str(WORKER), self.dag.dag_id, self.run_id, ti.task_id],
+                env=env,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+            )
 
     def finish_worker(self, task_id: str, process: subprocess.Popen[bytes]) -> int:
         """Wait for the worker; a worker killed by a signal fails its attempt as a lost worker would."""
@@ -193,24 +204,41 @@ class AirflowRun:
     def drive(self, workers: dict[str, str | None] | None = None, *, until: str | None = None) -> str:
         """Run tasks until the run ends (or until task ``until`` is next); returns the run's state.
 
-        ``workers`` maps task ids to run in worker processes to the failpoint of their first attempt.
+        ``workers`` maps task ids whose first attempt runs in a worker process to that process's failpoint.
         """
         workers = dict(workers or {})
         while (ti := self.next_task()) is not None:
             if ti.task_id == until:
                 return self.state
             if ti.task_id in workers:
-                self.run_worker(ti, workers[ti.task_id])
-                workers[ti.task_id] = None  # retries run without the failpoint
+                # A new worker process; its retries run here, without the failpoint.
+                self.run_worker(ti, workers.pop(ti.task_id))
             else:
                 self.run_inline(ti)
         return self.state
+
+    def clear(self) -> None:
+        """Clear every task instance and run the DAG run again (the UI's "Clear" on the whole run)."""
+        from airflow.models.taskinstance import clear_task_instances
+        from airflow.utils.state import DagRunState
+
+        self._reload()
+        clear_task_instances(self.dag_run.get_task_instances(session=self.session), self.session)
+        self.dag_run.state = DagRunState.RUNNING
+        self.session.commit()
 
     def xcom(self, task_id: str) -> Any:
         return self.task_instance(task_id).xcom_pull(task_ids=task_id)
 
     def close(self) -> None:
         self.session.close()
+
+
+def close_breaker(conn_id: str = "salesforce_default") -> None:
+    """Delete the connection's circuit breaker Variable, as an operator would in the UI."""
+    from airflow.models import Variable
+
+    Variable.delete(f"lumina_breaker__{conn_id}")  # noqa: AIR311
 
 
 def wait_for(predicate: Any, what: str, limit_s: float = 120.0) -> None:

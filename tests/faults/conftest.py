@@ -112,15 +112,11 @@ def use_warehouse(schema: str) -> None:
     warehouse_target.cache_clear()
 
 
-def close_breaker() -> None:
-    from airflow.models import Variable
-
-    Variable.delete("lumina_breaker__salesforce_default")  # noqa: AIR311
-
-
 @pytest.fixture
 def pipelines(s3: Any, pg_schema: tuple[Any, str], fault_dag_bag: Any, salesforce: Any) -> Iterator[Pipelines]:
     """The 1,200-account org (first loads over Bulk 2.0), a fresh warehouse schema and an empty lake."""
+    from airflow_runs import close_breaker
+
     engine, schema = pg_schema
     use_warehouse(schema)
     _empty_bucket(s3, LAKE)

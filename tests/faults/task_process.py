@@ -30,7 +30,7 @@ def main(dag_id: str, run_id: str, task_id: str) -> int:
         ).one()
         session.expunge(ti)
     _run_task(ti=ti, task=task)
-    return 0 if str(ti.state) == "success" else 1
+    return 0 if ti.state == "success" else 1
 
 
 if __name__ == "__main__":

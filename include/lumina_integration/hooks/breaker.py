@@ -70,6 +70,7 @@ class CircuitBreaker:
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     recheck_every: timedelta = timedelta(seconds=15)
     _failures: int = 0
+    _stored_failures: int = 0
     _closed_seen_at: datetime | None = None
 
     @property
@@ -90,7 +91,8 @@ class CircuitBreaker:
         if self._closed_seen_at is not None and now - self._closed_seen_at < self.recheck_every:
             return
         state = self.state()
-        if state is None:
+        self._stored_failures = int((state or {}).get("failures", 0))
+        if state is None or "open_until" not in state:
             self._closed_seen_at = now
             return
         until = datetime.fromisoformat(state["open_until"])
@@ -105,16 +107,34 @@ class CircuitBreaker:
         self._closed_seen_at = None
         self.store.set(self.key, json.dumps({"open_until": until.isoformat(), "reason": reason}))
 
-    def failed(self, reason: str) -> None:
-        """A call failed after all its retries; enough of them in a row trip the breaker."""
-        self._failures += 1
+    def failed(self, reason: str) -> bool:
+        """A call failed after all its retries; enough of them in a row trip the breaker (returns True then).
+
+        The count is kept in the store, not only in this object: a failing task attempt is a new process
+        with a new breaker, so a count in memory alone would never reach the threshold when each attempt
+        fails on its first call, and the task would be retried against a dead system until its retries ran out.
+        """
+        state = self.state() or {}
+        if "open_until" in state:
+            return True
+        self._failures = max(self._failures, int(state.get("failures", 0))) + 1
         if self._failures >= self.failure_threshold:
             self.trip(f"{self._failures} calls in a row failed after every retry; last: {reason}")
+            return True
+        self.store.set(self.key, json.dumps({"failures": self._failures, "last": reason}))
+        self._stored_failures = self._failures
+        return False
 
     def succeeded(self) -> None:
         self._failures = 0
+        if self._stored_failures:
+            # Clear the count other attempts left, never a trip another task made meanwhile.
+            state = self.state()
+            if state is not None and "open_until" not in state:
+                self.store.delete(self.key)
+            self._stored_failures = 0
 
     def reset(self) -> None:
-        self._failures, self._closed_seen_at = 0, None
+        self._failures, self._stored_failures, self._closed_seen_at = 0, 0, None
         if self.store.get(self.key) is not None:
             self.store.delete(self.key)

@@ -109,8 +109,15 @@ class SalesforceClient:
                 result = retrying(call)
         except (SalesforceGeneralError, requests.exceptions.ConnectionError) as exc:
             # 5xx and broken connections arrive here only after every retry was spent.
-            if self.breaker is not None:
-                self.breaker.failed(f"{type(exc).__name__}: {str(exc)[:200]}")
+            if self.breaker is not None and self.breaker.failed(f"{type(exc).__name__}: {str(exc)[:200]}"):
+                # The call that opens the breaker stops the task too: retrying it would only wait
+                # for the open breaker to refuse.
+                from lumina_integration.hooks.breaker import CircuitOpen
+
+                raise CircuitOpen(
+                    f"Salesforce calls keep failing after every retry ({type(exc).__name__}); the circuit "
+                    f"breaker of connection {self.breaker.conn_id!r} is open (Variable {self.breaker.key})"
+                ) from exc
             raise
         except SalesforceRefusedRequest as exc:
             if "REQUEST_LIMIT_EXCEEDED" in str(exc.content):
