@@ -17,6 +17,9 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+# libyaml's parser (when PyYAML was built with it) is several times faster than the pure-Python one and
+# keeps the same marks; DAG parsing reads every spec, mapping and schema through here.
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -70,8 +73,8 @@ def line_of(node: yaml.Node | None, loc: Sequence[int | str]) -> int:
 def compose_yaml(text: str, path: str | Path) -> tuple[Any, yaml.Node | None]:
     """Parse YAML text into plain data and its node tree, or raise :class:`YamlModelError`."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=_LOADER)
+        data = yaml.load(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = mark.line + 1 if mark is not None else 1
@@ -107,7 +110,7 @@ def load_yaml_model(model: type[ModelT], path: str | Path) -> ModelT:
 def field_line(path: str | Path, loc: Sequence[int | str]) -> int:
     """The line of ``loc`` (a path of keys and indexes) in a YAML file; 1 if it cannot be found."""
     try:
-        node = yaml.compose(Path(path).read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+        node = yaml.compose(Path(path).read_text(encoding="utf-8"), Loader=_LOADER)
     except (OSError, yaml.YAMLError):
         return 1
     return line_of(node, loc)
