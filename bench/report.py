@@ -27,6 +27,8 @@ def _pipeline_figures(measured: dict[str, Any]) -> dict[str, Any]:
         "task_seconds": {name: t["seconds"] for name, t in tasks.items()},
         "task_peak_rss_mb": {name: t["peak_rss_mb"] for name, t in tasks.items()},
         "task_rss_before_task_mb": {name: t["rss_before_task_mb"] for name, t in tasks.items()},
+        "task_rss_at_execute_mb": {name: t["rss_at_execute_mb"] for name, t in tasks.items()},
+        "task_runner_seconds": {name: t["runner_seconds"] for name, t in tasks.items()},
         "validate_share": round(tasks["validate"]["seconds"] / seconds, 3),
     }
 
