@@ -51,11 +51,12 @@ def run_task(dag_id: str, run_id: str, task_id: str) -> dict[str, Any]:
     timing: dict[str, float] = {}
     execute = task.execute
 
-    def timed_execute(context: Any) -> Any:
+    def timed_execute(context: Any, **kwargs: Any) -> Any:
         # The operator's own work, without the task runner around it (see bench/README.md).
+        timing["rss_at_execute_mb"] = rss_mb()
         started = time.perf_counter()
         try:
-            return execute(context)
+            return execute(context, **kwargs)
         finally:
             timing["execute"] = time.perf_counter() - started
 
@@ -88,6 +89,7 @@ def run_task(dag_id: str, run_id: str, task_id: str) -> dict[str, Any]:
         "xcom": json.loads(value) if isinstance(value, str) else value,
         "peak_rss_mb": round(rss_mb(peak=True)),
         "rss_before_task_mb": round(ready_rss),
+        "rss_at_execute_mb": round(timing["rss_at_execute_mb"]),
     }
 
 

@@ -169,7 +169,8 @@ class Bench:
         if self.profile is not None:
             self.profile.mkdir(parents=True, exist_ok=True)
             out = self.profile / f"{name}.txt"
-            command = ["py-spy", "record", "--format", "raw", "--rate", "50", "--subprocesses", "-o", str(out), "--"]
+            spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or "py-spy"
+            command = [spy, "record", "--format", "raw", "--rate", "50", "--subprocesses", "-o", str(out), "--"]
             command += [sys.executable, "-m", module, *args]
         result: dict[str, Any] = json.loads(self._run(command, name, stdin))
         return result
