@@ -155,7 +155,9 @@ class ChangeCapture(RuleBasedStateMachine):
         self.runs += 1
         assert run.state == "success", f"{dag_id} {run_type} run with fault {fault}: {run.states()}"
         if workers:
-            assert len(run.killed) == 1
+            # A failpoint on a path the run does not take (a COPY or a part upload of nothing) never fires.
+            assert len(run.killed) <= 1
+            event("worker killed, task retried" if run.killed else "failpoint not reached (nothing staged)")
         from lumina_integration.window import Window
 
         window = Window.from_xcom(run.xcom("plan")["window"])
