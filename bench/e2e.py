@@ -146,7 +146,9 @@ class Bench:
         import psycopg
 
         with psycopg.connect(self.dsn(), autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            # dlt keeps its merge staging tables in a schema of its own beside the dataset.
+            for name in (schema, f"{schema}_staging"):
+                conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
 
     # -- children -------------------------------------------------------------------------------------------
 
