@@ -79,6 +79,29 @@ def test_the_dataframe_is_not_fingerprinted(monkeypatch: pytest.MonkeyPatch) -> 
     assert _ids(outcome.good) == ["1"] and _ids(outcome.bad) == ["2"]
 
 
+def test_gx_gets_placeholders_for_columns_whose_values_nothing_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """GX copies every column for each column expectation: unread columns go in as int8 zeros."""
+    from lumina_integration.quality import runner
+
+    frames: list[Any] = []
+    validate = runner._PreparedSuite.validate
+
+    def capture(self: Any, frame: Any) -> Any:
+        frames.append(frame)
+        return validate(self, frame)
+
+    monkeypatch.setattr(runner._PreparedSuite, "validate", capture)
+    table = _table([_row("1", industry="retail"), _row("2", country_code="usa")])
+    outcome = validate_table(CUSTOMER, table)
+
+    (frame,) = frames
+    assert list(frame.columns) == table.column_names
+    assert str(frame["industry"].dtype) == "int8" and str(frame["annual_revenue"].dtype) == "int8"
+    assert frame["country_code"].tolist() == ["DE", "usa"] and frame[DELETED_COLUMN].tolist() == [False, False]
+    assert _ids(outcome.good) == ["1"] and _ids(outcome.bad) == ["2"]
+    assert outcome.good.column("industry").to_pylist() == ["retail"]
+
+
 def test_bad_rows_are_split_off_in_order_with_types_preserved() -> None:
     table = _table(
         [
