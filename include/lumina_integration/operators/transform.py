@@ -9,9 +9,6 @@ from lumina_integration.operators.base import PipelineStepOperator
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-# Mapping works batch by batch: memory stays bounded however large a raw part is.
-TRANSFORM_BATCH_ROWS = 100_000
-
 
 class TransformOperator(PipelineStepOperator):
     """Applies the mapping; unreadable records go to the run's quarantine parts with their reason."""
@@ -19,7 +16,6 @@ class TransformOperator(PipelineStepOperator):
     ui_color = "#fdf3e1"
 
     def execute(self, context: Context) -> dict[str, Any]:
-        import pyarrow as pa
 
         from lumina_integration.quarantine import quarantine_rows
         from lumina_integration.staging.parts import PartWriter, iter_tables, read_manifest
@@ -37,17 +33,15 @@ class TransformOperator(PipelineStepOperator):
             lake, spec.staging.bucket, self.prefix("canonical", context), cursor_column=schema.cursor
         )
         rejected = PartWriter(lake, spec.staging.bucket, self.prefix("quarantine", context) + "transform/")
+        # Batch by batch (iter_tables decodes parts in slices): memory stays bounded however large a part is.
         for table in iter_tables(lake, raw):
-            for batch in table.to_batches(max_chunksize=TRANSFORM_BATCH_ROWS):
-                if drift:
-                    # The mapping no longer fits the source: keep every record, with the reason.
-                    rejected.write(
-                        quarantine_rows("transform", pa.Table.from_batches([batch]), [drift] * batch.num_rows)
-                    )
-                    continue
-                result = apply_mapping(mapping, schema, pa.Table.from_batches([batch]), only=only)
-                canonical.write(result.canonical)
-                rejected.write(result.rejected)
+            if drift:
+                # The mapping no longer fits the source: keep every record, with the reason.
+                rejected.write(quarantine_rows("transform", table, [drift] * table.num_rows))
+                continue
+            result = apply_mapping(mapping, schema, table, only=only)
+            canonical.write(result.canonical)
+            rejected.write(result.rejected)
         canonical.manifest.extra = {"entity": schema.describe()}
         out, bad = canonical.close(), rejected.close()
         self.log.info(
