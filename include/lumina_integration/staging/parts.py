@@ -24,6 +24,9 @@ from lumina_integration.staging.s3 import delete_prefix
 
 MANIFEST_NAME = "manifest.json"
 DEFAULT_PART_ROWS = 250_000
+# Batches arrive small (a Bulk CSV block is ~2k records); row groups that small compress worse and
+# read slower, so rows are gathered into row groups of about this size before they are written.
+ROW_GROUP_ROWS = 64_000
 
 
 @dataclass
@@ -90,6 +93,8 @@ class PartWriter:
         self._writer: pq.ParquetWriter | None = None
         self._schema: pa.Schema | None = None
         self._buffered_rows = 0
+        self._pending: list[pa.Table] = []  # rows not yet in a row group
+        self._pending_rows = 0
         self.manifest = Manifest(bucket=bucket, prefix=prefix)
         delete_prefix(client, bucket, prefix)
 
@@ -104,11 +109,19 @@ class PartWriter:
             self._schema = batch.schema
             self._writer = pq.ParquetWriter(self._buffer, batch.schema, compression="zstd")
         table = batch if isinstance(batch, pa.Table) else pa.Table.from_batches([batch])
-        self._writer.write_table(table)
-        self._buffered_rows += batch.num_rows
+        self._pending.append(table)
+        self._pending_rows += table.num_rows
+        self._buffered_rows += table.num_rows
         self._track_cursor(table)
+        if self._pending_rows >= ROW_GROUP_ROWS:
+            self._write_row_group()
         if self._buffered_rows >= self._part_rows:
             self._flush()
+
+    def _write_row_group(self) -> None:
+        if self._writer is not None and self._pending:
+            self._writer.write_table(pa.concat_tables(self._pending))
+        self._pending, self._pending_rows = [], 0
 
     def write_all(self, batches: Iterable[pa.RecordBatch | pa.Table]) -> Manifest:
         for batch in batches:
@@ -130,6 +143,7 @@ class PartWriter:
     def _flush(self) -> None:
         if self._writer is None or self._buffer is None:
             return
+        self._write_row_group()
         self._writer.close()
         payload = self._buffer.getvalue()
         key = f"{self.manifest.prefix}part-{len(self.manifest.parts):05d}.parquet"
