@@ -115,6 +115,14 @@ class _Merge:
             f"CREATE TEMPORARY TABLE {self.q(STAGE)} ({', '.join(cols)})",
         ]
 
+    def has_duplicate_keys(self) -> str:
+        keys = ", ".join(self.q(k) for k in self.keys)
+        return f"SELECT 1 FROM {self.q(STAGE)} GROUP BY {keys} HAVING COUNT(*) > 1 LIMIT 1"
+
+    def stage_is_latest(self) -> str:
+        """With one row per key the stage already is the newest version of each: no ranking needed."""
+        return f"ALTER TABLE {self.q(STAGE)} RENAME TO {self.q(LATEST)}"
+
     def keep_latest(self) -> str:
         keys = ", ".join(self.q(k) for k in self.keys)
         listed = ", ".join(self.q(c) for c in [*self.columns, DELETED_COLUMN])
@@ -267,7 +275,9 @@ def load_run(
             conn.execute(text(statement))
         stage_columns = [*merge.columns, DELETED_COLUMN, SEQ]
         staged = d.fill_stage(conn, STAGE, stage_columns, _with_sequence(canonical))
-        conn.execute(text(merge.keep_latest()))
+        # A first load has one row per key: ranking a million rows to keep them all costs seconds.
+        duplicates = conn.execute(text(merge.has_duplicate_keys())).first() is not None
+        conn.execute(text(merge.keep_latest() if duplicates else merge.stage_is_latest()))
 
         params = {"loaded_at": now, "run_key": request.run_key}
         latest_live = conn.execute(
