@@ -191,9 +191,16 @@ def iter_tables(client: Any, manifest: Manifest, max_rows: int = READ_BATCH_ROWS
     """The manifest's rows as tables of at most ``max_rows`` rows, part after part.
 
     Memory is bounded by one part's compressed bytes plus ``max_rows`` decoded rows, not by a whole
-    decoded part (a 250k-row part of a 40-column object decodes to a few hundred MB).
+    decoded part (a 250k-row part of a 40-column object decodes to a few hundred MB). Three choices
+    keep the peak down further (a 250k-row Account part through the transform: 410 -> 335 MB,
+    bench/README.md): Arrow reads the bytes in place (``BufferReader``; a Python file object hands
+    it copies), columns are decoded on this thread (decoding them in parallel holds every column's
+    buffers at once, for no gain on a 2-core worker that is busy anyway), and the memory pool gives
+    back what a slice freed before the next one is decoded.
     """
+    pool = pa.default_memory_pool()
     for part in manifest.parts:
-        source = pq.ParquetFile(io.BytesIO(_verified_payload(client, manifest.bucket, part)))
-        for batch in source.iter_batches(batch_size=max_rows):
+        source = pq.ParquetFile(pa.BufferReader(_verified_payload(client, manifest.bucket, part)))
+        for batch in source.iter_batches(batch_size=max_rows, use_threads=False):
             yield pa.Table.from_batches([batch])
+            pool.release_unused()

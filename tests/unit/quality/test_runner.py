@@ -86,9 +86,9 @@ def test_gx_gets_placeholders_for_columns_whose_values_nothing_reads(monkeypatch
     frames: list[Any] = []
     validate = runner._PreparedSuite.validate
 
-    def capture(self: Any, frame: Any) -> Any:
+    def capture(self: Any, frame: Any, specs: Any) -> Any:
         frames.append(frame)
-        return validate(self, frame)
+        return validate(self, frame, specs)
 
     monkeypatch.setattr(runner._PreparedSuite, "validate", capture)
     table = _table([_row("1", industry="retail"), _row("2", country_code="usa")])
@@ -333,6 +333,40 @@ def test_failing_warning_keeps_rows_good() -> None:
         "unexpected_count": 2,
         "error": False,
     }
+
+
+def test_only_failed_or_mostly_expectations_are_run_again_for_their_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The suite runs BOOLEAN_ONLY; COMPLETE (rows, counts) only where a result needs them."""
+    from great_expectations.validator.v1_validator import Validator
+
+    rerun: list[str] = []
+    validate_expectation = Validator.validate_expectation
+
+    def spy(self: Any, expectation: Any, *args: Any) -> Any:
+        rerun.append(f"{expectation.expectation_type}:{self.result_format}")
+        return validate_expectation(self, expectation, *args)
+
+    monkeypatch.setattr(Validator, "validate_expectation", spy)
+    mostly = ExpectationSpec(
+        type="expect_column_values_to_match_regex",
+        kwargs={"column": "email", "regex": r"@example\.org$", "mostly": 0.1},
+    )
+    specs = expectation_specs(CUSTOMER, [mostly])
+    table = _table([_row("1"), _row("2", status="archived"), _row("3", email="c3@example.org")])
+
+    outcome = validate_table(CUSTOMER, table, specs)
+
+    assert sorted(rerun) == [
+        "expect_column_values_to_be_in_set:COMPLETE",
+        "expect_column_values_to_match_regex:COMPLETE",
+    ]
+    assert _ids(outcome.bad) == ["2"] and _ids(outcome.good) == ["1", "3"]
+    by_type = {(e["type"], e["kwargs"].get("column")): e for e in outcome.result["expectations"]}
+    assert by_type[("expect_column_values_to_match_regex", "email")]["success"] is True
+    assert by_type[("expect_column_values_to_match_regex", "email")]["unexpected_count"] == 2
+    assert by_type[("expect_column_values_to_be_in_set", "status")]["unexpected_count"] == 1
+    # A passing expectation without ``mostly`` is not counted: its rows were never listed.
+    assert by_type[("expect_column_values_to_not_be_null", "source_id")]["unexpected_count"] is None
 
 
 def test_same_entity_with_other_specs_is_not_served_from_a_stale_cache() -> None:
