@@ -112,4 +112,5 @@ def environment_summary() -> dict[str, Any]:
         "ram_gb": round(memory_kb / 1024 / 1024, 1),
         "python": sys.version.split()[0],
         "os": platform.platform(),
+        "arrow_memory_pool": os.environ.get("ARROW_DEFAULT_MEMORY_POOL", "jemalloc"),
     }

@@ -95,6 +95,8 @@ class Bench:
             "AWS_DEFAULT_REGION": "us-east-1",
             "GX_ANALYTICS_ENABLED": "False",
             "PYTHONPATH": str(ROOT),
+            # The Arrow memory pool the Dockerfile and the Makefile set for every task (README "Deploying").
+            "ARROW_DEFAULT_MEMORY_POOL": os.environ.get("ARROW_DEFAULT_MEMORY_POOL", "jemalloc"),
         }
         self.s3_port = free_port()
 

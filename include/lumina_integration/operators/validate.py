@@ -11,9 +11,6 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-VALIDATE_BATCH_ROWS = 100_000
-
-
 class ValidateOperator(PipelineStepOperator):
     """Splits canonical rows into validated parts and quarantine parts, per the pipeline's policy.
 
@@ -55,8 +52,9 @@ class ValidateOperator(PipelineStepOperator):
                 for s in expectation_specs(schema, load_extra_expectations(schema.entity))
                 if set(s.columns) <= present
             ]
-        # Great Expectations pays a fixed cost per call: larger slices than the other steps read.
-        for table in iter_tables(lake, canonical, max_rows=VALIDATE_BATCH_ROWS):
+        # The same 50k-row slices as the other steps: 100k-row slices were 10% faster through Great
+        # Expectations (a fixed cost per call) but held 40 MB more at the peak (bench/README.md).
+        for table in iter_tables(lake, canonical):
             outcome = validate_table(schema, table, specs)
             valid.write(outcome.good)
             if outcome.bad.num_rows:
