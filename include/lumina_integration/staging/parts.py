@@ -194,9 +194,9 @@ def iter_tables(client: Any, manifest: Manifest, max_rows: int = READ_BATCH_ROWS
     decoded part (a 250k-row part of a 40-column object decodes to a few hundred MB). Three choices
     keep the peak down further (a 250k-row Account part through the transform: 410 -> 335 MB,
     bench/README.md): Arrow reads the bytes in place (``BufferReader``; a Python file object hands
-    it copies), columns are decoded on this thread (decoding them in parallel holds every column's
-    buffers at once, for no gain on a 2-core worker that is busy anyway), and the memory pool gives
-    back what a slice freed before the next one is decoded.
+    it copies), columns are decoded on this thread (in parallel, every column's buffers are held at
+    once; on 2 cores it measured no faster), and the memory pool gives back what a slice freed before
+    the next one is decoded.
     """
     pool = pa.default_memory_pool()
     for part in manifest.parts:
