@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import dag
 
+from lumina_integration.alerts import failure_alerts
 from lumina_integration.operators.writeback import ReverseSyncOperator
 
 
@@ -35,6 +36,7 @@ from lumina_integration.operators.writeback import ReverseSyncOperator
         "retry_delay": timedelta(minutes=1),
         "retry_exponential_backoff": True,
         "pool": "salesforce_api",
+        "on_failure_callback": failure_alerts(),
     },
     doc_md=__doc__,
 )

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from airflow.sdk import Asset, dag, task
 
+from lumina_integration.alerts import failure_alerts
 from lumina_integration.operators.load import entity_asset_uri
 
 
@@ -22,7 +23,12 @@ from lumina_integration.operators.load import entity_asset_uri
     catchup=False,
     max_active_runs=1,
     tags=["domain:erp", "source:warehouse", "owner:erp-data", "entity:customer"],
-    default_args={"owner": "erp-data", "retries": 2, "retry_exponential_backoff": True},
+    default_args={
+        "owner": "erp-data",
+        "retries": 2,
+        "retry_exponential_backoff": True,
+        "on_failure_callback": failure_alerts(),
+    },
     doc_md=__doc__,
 )
 def customer_xref() -> None:

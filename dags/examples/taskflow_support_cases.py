@@ -13,6 +13,7 @@ from typing import Any
 
 from airflow.sdk import Asset, CronDataIntervalTimetable, dag, task
 
+from lumina_integration.alerts import failure_alerts
 from lumina_integration.operators.extract import ExtractOperator
 from lumina_integration.operators.load import LoadOperator, entity_asset_uri
 from lumina_integration.operators.plan import PlanOperator
@@ -43,7 +44,12 @@ PIPELINE: dict[str, Any] = {
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     tags=["domain:examples", "source:file_drop", "owner:support-data", "entity:support_case"],
-    default_args={"owner": "support-data", "retries": 2, "retry_exponential_backoff": True},
+    default_args={
+        "owner": "support-data",
+        "retries": 2,
+        "retry_exponential_backoff": True,
+        "on_failure_callback": failure_alerts(),
+    },
     doc_md=__doc__,
 )
 def example_taskflow_support_cases() -> None:

@@ -53,11 +53,15 @@ def test_pipeline_policies(bag: DagBag, dag_id: str) -> None:
     assert dag.get_task("load").outlets, "load must emit an Asset event"
 
 
-def test_every_dag_has_an_owner_tags_and_retries(bag: DagBag) -> None:
+def test_every_dag_has_an_owner_tags_retries_and_a_failure_alert(bag: DagBag) -> None:
+    from lumina_integration.alerts import FailureAlert
+
     for dag_id, dag in bag.dags.items():
         assert {tag.split(":", 1)[0] for tag in dag.tags} >= {"domain", "source", "owner"}, dag_id
         for task in dag.tasks:
             assert task.owner not in ("", "airflow") and task.retries >= 1, f"{dag_id}.{task.task_id}"
+            alerts = [c for c in task.on_failure_callback or [] if isinstance(c, FailureAlert)]
+            assert [a.slack_webhook_conn_id for a in alerts] == ["lumina_alerts"], f"{dag_id}.{task.task_id}"
 
 
 def _parse_in_fresh_interpreter(dags_dir: Path) -> dict[str, object]:

@@ -28,6 +28,7 @@ class Pipelines:
     engine: Any
     schema: str
     org: Any
+    alerts: Any  # the Slack webhook stand-in every DAG's failure alerts go to
 
     def run(
         self,
@@ -112,8 +113,22 @@ def use_warehouse(schema: str) -> None:
     warehouse_target.cache_clear()
 
 
+@pytest.fixture(scope="session")
+def alert_sink() -> Iterator[Any]:
+    """A Slack incoming-webhook stand-in behind the DAGs' ``lumina_alerts`` connection (workers inherit it)."""
+    from lumina_sandbox.slack_webhook import WebhookSink
+
+    sink = WebhookSink().start()
+    os.environ["AIRFLOW_CONN_LUMINA_ALERTS"] = json.dumps(sink.connection())
+    yield sink
+    os.environ.pop("AIRFLOW_CONN_LUMINA_ALERTS", None)
+    sink.stop()
+
+
 @pytest.fixture
-def pipelines(s3: Any, pg_schema: tuple[Any, str], fault_dag_bag: Any, salesforce: Any) -> Iterator[Pipelines]:
+def pipelines(
+    s3: Any, pg_schema: tuple[Any, str], fault_dag_bag: Any, salesforce: Any, alert_sink: Any
+) -> Iterator[Pipelines]:
     """The 1,200-account org (first loads over Bulk 2.0), a fresh warehouse schema and an empty lake."""
     from airflow_runs import close_breaker
 
@@ -121,5 +136,6 @@ def pipelines(s3: Any, pg_schema: tuple[Any, str], fault_dag_bag: Any, salesforc
     use_warehouse(schema)
     _empty_bucket(s3, LAKE)
     close_breaker()
-    yield Pipelines(bag=fault_dag_bag, engine=engine, schema=schema, org=salesforce.org)
+    alert_sink.clear()
+    yield Pipelines(bag=fault_dag_bag, engine=engine, schema=schema, org=salesforce.org, alerts=alert_sink)
     close_breaker()

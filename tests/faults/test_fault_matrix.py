@@ -156,9 +156,15 @@ def test_a_permanent_5xx_fails_fast_and_opens_the_breaker(pipelines: Any) -> Non
     breaker = Variable.get("lumina_breaker__salesforce_default")  # noqa: AIR311
     assert "3 calls in a row failed" in breaker and "503" in breaker
     assert p.watermark(ACCOUNT) == watermark
+    # The alert: one message for the task that failed for good (not one per attempt), naming the breaker.
+    [alert] = [m["text"] for m in p.alerts.messages()]
+    assert alert.startswith(f"Lumina: {ACCOUNT}.plan failed (run {failed.run_id}, try 3).")
+    assert "circuit breaker of connection 'salesforce_default' is open" in alert
     before = sum(org.request_counts().values())
-    assert p.run(ACCOUNT).state == "failed"
+    refused = p.run(ACCOUNT)
+    assert refused.state == "failed"
     assert sum(org.request_counts().values()) == before  # the open breaker spent nothing
+    assert "is open until" in p.alerts.messages()[-1]["text"] and len(p.alerts.messages()) == 2
 
     org.faults.clear()
     Variable.delete("lumina_breaker__salesforce_default")  # noqa: AIR311  (an operator closes it)

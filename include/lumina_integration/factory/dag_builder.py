@@ -14,6 +14,7 @@ from typing import Any
 
 from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, CronTriggerTimetable, Param
 
+from lumina_integration.alerts import failure_alerts
 from lumina_integration.factory.spec import PipelineSpec
 from lumina_integration.factory.specs import LoadedSpec, iter_specs
 from lumina_integration.hooks.registry import adapter_info, options_model
@@ -150,6 +151,7 @@ def _dag_kwargs(spec: PipelineSpec, mapping: Mapping) -> dict[str, Any]:
             "retry_delay": spec.retry_delay,
             "retry_exponential_backoff": True,
             "max_retry_delay": spec.max_retry_delay,
+            "on_failure_callback": failure_alerts(spec.alerts.slack_webhook_conn_id),
         },
     }
 

@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator
 
+from lumina_integration.alerts import DEFAULT_ALERTS_CONN_ID
+
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 _DAG_ID = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
@@ -139,6 +141,17 @@ class MaintenanceSpec(_Strict):
     refresh: Schedule | None = None
 
 
+class AlertsSpec(_Strict):
+    """Where a task that fails for good is reported (see :mod:`lumina_integration.alerts`).
+
+    Attributes:
+        slack_webhook_conn_id: an Airflow ``slackwebhook`` connection (the webhook URL is its
+            secret); ``None``: no alerts.
+    """
+
+    slack_webhook_conn_id: str | None = DEFAULT_ALERTS_CONN_ID
+
+
 class PipelineDefaults(_Strict):
     """What a ``_defaults.yaml`` beside specs may set for every pipeline below its folder."""
 
@@ -155,6 +168,7 @@ class PipelineDefaults(_Strict):
     staging: dict[str, Any] | None = None
     schema_drift: dict[str, Any] | None = None
     maintenance: dict[str, Any] | None = None
+    alerts: dict[str, Any] | None = None
 
 
 class PipelineSpec(_Strict):
@@ -179,6 +193,7 @@ class PipelineSpec(_Strict):
     staging: StagingSpec = StagingSpec()
     schema_drift: SchemaDriftSpec = SchemaDriftSpec()
     maintenance: MaintenanceSpec = MaintenanceSpec()
+    alerts: AlertsSpec = AlertsSpec()
     domain: str = ""
 
     @field_validator("dag_id")

@@ -169,3 +169,18 @@ def test_lint_reports_every_bad_file(tmp_path: Path) -> None:
     problems = lint([], dags)
     assert len(problems) == 1 and "bad.dag.yaml:3: invalid YAML" in problems[0]
     assert lint([], Path(__file__).resolve().parents[3] / "dags") == []
+
+
+def test_alerts_default_to_lumina_alerts_and_can_be_switched_off(tmp_path: Path) -> None:
+    from lumina_integration.factory.dag_builder import build_dag
+    from lumina_integration.transforms.mapping import load_mapping
+
+    dags = tmp_path / "dags"
+    on = load_spec(write(dags, "crm/on.dag.yaml", SPEC), dags)
+    off = load_spec(write(dags, "crm/off.dag.yaml", SPEC + "alerts: {slack_webhook_conn_id: null}\n"), dags)
+    mapping = load_mapping(on.mapping)
+
+    assert on.alerts.slack_webhook_conn_id == "lumina_alerts"
+    [alert] = build_dag(on, mapping, dags).get_task("load").on_failure_callback
+    assert alert.slack_webhook_conn_id == "lumina_alerts"
+    assert not build_dag(off, mapping, dags).get_task("load").on_failure_callback
