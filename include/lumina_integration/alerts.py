@@ -1,15 +1,16 @@
 """Alerts: a message to a Slack incoming webhook when a pipeline task fails for good.
 
-Every pipeline DAG (and its maintenance DAGs) sets :class:`FailureAlert` as its tasks'
-``on_failure_callback``. Airflow calls it when a task ends ``failed``: its retries are spent, or it
-stopped without a retry because retrying could only make things worse (an open circuit breaker, the
-daily API limit, a budget stop, a validation policy of ``fail``). An attempt that will be retried does
-not alert. The webhook's URL lives in an Airflow ``slackwebhook`` connection (the official Slack
-provider's hook sends the message), never in YAML.
+Every pipeline DAG, its maintenance DAGs and the hand-written DAGs set :class:`FailureAlert` as
+their tasks' ``on_failure_callback`` (:func:`failure_alerts`). Airflow calls it when a task ends
+``failed``: its retries are spent, or it stopped without a retry because retrying could only make
+things worse (an open circuit breaker, the daily API limit, a budget stop, a validation policy of
+``fail``). An attempt that will be retried does not alert. The webhook's URL lives in an Airflow
+``slackwebhook`` connection (the official Slack provider's hook sends the message), never in YAML.
 
-The message names the DAG, task, run and try, and the error: our errors hold no row values, and the
-text is clipped. A pipeline whose alert connection is not defined still runs; the missing channel is
-logged as a warning on each failure.
+The message names the DAG, task, run and try, and the error, clipped. Our own errors hold no row
+values; a driver's error may name a key (Postgres' "Key (id)=(...) already exists"). A pipeline
+whose alert connection is not defined still runs; the missing channel is logged as a warning on
+each failure.
 """
 
 from __future__ import annotations
@@ -59,7 +60,9 @@ def failure_message(context: Context | dict[str, Any]) -> str:
     lines = [f"Lumina: {ti.dag_id}.{ti.task_id} failed (run {ti.run_id}, try {ti.try_number})."]
     if error is not None:
         text = f"{type(error).__name__}: {error}"
-        lines.append(text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 3] + "...")
+        text = text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 3] + "..."
+        # Slack reads <...> as links and mentions: its three control characters are escaped.
+        lines.append(text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
     log_url = getattr(ti, "log_url", None)
     if log_url:
         lines.append(f"Log: {log_url}")

@@ -73,3 +73,9 @@ def test_no_error_no_log_url() -> None:
     ti = SimpleNamespace(dag_id="d", task_id="t", run_id="r", try_number=1)
 
     assert failure_message({"ti": ti}) == "Lumina: d.t failed (run r, try 1)."
+
+
+def test_slack_control_characters_in_the_error_are_escaped() -> None:
+    text = failure_message(_context(ValueError("<!channel> a & b > c")))
+
+    assert text.splitlines()[1] == "ValueError: &lt;!channel&gt; a &amp; b &gt; c"
