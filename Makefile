@@ -85,7 +85,7 @@ schema: $(BIN)/.installed
 	$(BIN)/lumina schema
 
 # 1M and 5M Salesforce Accounts through the whole pipeline vs dlt and the physical limit (bench/README.md).
-# About 25 min on 2 cores; BENCH_ARGS="--sizes 200000 --initial-wait 0" for a quick look.
+# About 12 min on 2 cores; BENCH_ARGS="--sizes 200000 --initial-wait 0" for a quick look.
 bench: $(BIN)/.installed
 	$(BIN)/python -m bench.e2e $(BENCH_ARGS)
 
