@@ -58,7 +58,7 @@ test: $(BIN)/.installed
 faults: $(BIN)/.installed
 	$(BIN)/pytest -q tests/faults
 
-# The randomized change-capture test for thousands of steps (40 x 40: 17 min): LUMINA_CDC_EXAMPLES sequences of
+# The randomized change-capture test for thousands of steps (40 x 40: 17 min; 100 x 40: over an hour): LUMINA_CDC_EXAMPLES sequences of
 # LUMINA_CDC_STEPS steps; a failure prints the shrunk steps and a @reproduce_failure blob.
 soak: $(BIN)/.installed
 	LUMINA_CDC_EXAMPLES=$${LUMINA_CDC_EXAMPLES:-100} LUMINA_CDC_STEPS=$${LUMINA_CDC_STEPS:-40} \
