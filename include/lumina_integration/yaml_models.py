@@ -73,8 +73,13 @@ def line_of(node: yaml.Node | None, loc: Sequence[int | str]) -> int:
 def compose_yaml(text: str, path: str | Path) -> tuple[Any, yaml.Node | None]:
     """Parse YAML text into plain data and its node tree, or raise :class:`YamlModelError`."""
     try:
-        node = yaml.compose(text, Loader=_LOADER)
-        data = yaml.load(text, Loader=_LOADER)
+        # One parse: the data is constructed from the node tree the line numbers come from.
+        loader = _LOADER(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = mark.line + 1 if mark is not None else 1
