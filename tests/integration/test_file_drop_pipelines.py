@@ -167,6 +167,13 @@ def test_helpdesk_json_with_hard_deletes_and_a_requested_window(harness: Any) ->
     assert reprocessed["rows_updated"] == 0 and reprocessed["rows_deleted"] == 0
     assert harness.watermark(HELPDESK) == watermark
 
+    # The window's params end with their run: the next runs in this process, of this DAG and of another,
+    # continue from their watermarks (Airflow writes a run's conf into the DAG's Param objects in place).
+    for dag_id in (HELPDESK, CRM):
+        plan = harness.run(dag_id).get_task_instance("plan").xcom_pull(task_ids="plan")
+        assert plan["advance_watermark"] is True, plan["reason"]
+        assert plan["reason"] in ("continues from the watermark", "first load")
+
 
 @pytest.mark.integration
 def test_hand_written_taskflow_dag_reuses_the_operators(harness: Any) -> None:

@@ -26,20 +26,30 @@ from lumina_integration.operators.validate import ValidateOperator
 from lumina_integration.transforms.mapping import Mapping, load_mapping
 from lumina_integration.yaml_models import FieldProblem, YamlModelError, field_line, validate_yaml_data
 
-RUN_PARAMS = {
-    "window_start": Param(
-        None,
-        type=["null", "string"],
-        format="date-time",
-        description="Manual runs: reprocess from this instant (ISO 8601). Leave empty to continue from the watermark.",
-    ),
-    "window_end": Param(
-        None,
-        type=["null", "string"],
-        format="date-time",
-        description="Manual runs: reprocess up to this instant (exclusive). Empty: up to the source's clock.",
-    ),
-}
+
+def run_params() -> dict[str, Param]:
+    """The manual-window params, new objects for each DAG.
+
+    Airflow resolves a run's conf into the DAG's own ``Param`` objects in place (``Param.resolve`` sets
+    ``value``), so params shared between DAGs, or kept on a DAG between runs in one process, would carry
+    one run's window into the next. Each DAG gets its own, and the plan reads the window from the run's
+    conf, never from the params' values.
+    """
+    return {
+        "window_start": Param(
+            None,
+            type=["null", "string"],
+            format="date-time",
+            description="Manual runs: reprocess from this instant (ISO 8601). "
+            "Leave empty to continue from the watermark.",
+        ),
+        "window_end": Param(
+            None,
+            type=["null", "string"],
+            format="date-time",
+            description="Manual runs: reprocess up to this instant (exclusive). Empty: up to the source's clock.",
+        ),
+    }
 
 
 class PipelineSpecError(ValueError):
@@ -165,7 +175,7 @@ def build_dag(spec: PipelineSpec, mapping: Mapping, shown: Path) -> DAG:
         schedule=CronDataIntervalTimetable(spec.schedule, timezone="UTC"),
         catchup=spec.catchup,
         max_active_runs=spec.max_active_runs,
-        params=RUN_PARAMS,
+        params=run_params(),
         **_dag_kwargs(spec, mapping),
     )
     _steps(dag, spec, mapping, "incremental")

@@ -144,9 +144,12 @@ class PlanOperator(PipelineStepOperator):
     def _requested(context: Context) -> tuple[datetime | None, datetime | None] | None:
         from lumina_integration.window import parse_instant
 
-        params = context.get("params") or {}
-        if params.get("window_start") or params.get("window_end"):
-            return parse_instant(params.get("window_start")), parse_instant(params.get("window_end"))
+        # The run's own conf, not context["params"]: Airflow writes each run's conf into the DAG's Param
+        # objects in place, so in a process that runs several DAG runs (dag.test(), the demo) the params
+        # still hold the last manual run's window. The trigger form's params arrive in the conf too.
+        conf = getattr(context.get("dag_run"), "conf", None) or {}
+        if conf.get("window_start") or conf.get("window_end"):
+            return parse_instant(conf.get("window_start")), parse_instant(conf.get("window_end"))
         return None
 
     def _schema_plan(self, adapter: Any, mapping: Any, state: Any, context: Context) -> dict[str, Any]:
