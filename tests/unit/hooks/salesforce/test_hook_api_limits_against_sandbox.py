@@ -135,30 +135,46 @@ def read_exactly_once(table: pa.Table, org: Any, window: Window) -> None:
     assert sorted(got) == ids_in(org, "Account", window)
 
 
-def test_rest_timeouts_on_one_second_move_that_second_to_bulk(salesforce: Any) -> None:
+def warned(caplog: pytest.LogCaptureFixture, text: str) -> int:
+    return sum(text in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
+
+
+def test_rest_timeouts_on_one_second_move_that_second_to_bulk(
+    salesforce: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     org = salesforce.org
     _, _, window = tied_accounts(org)
     org.faults.add("query", "query_timeout", threshold=10, times=None)  # every REST query over 10 records
     h = SalesforceAdapterHook()
-    table = read(h, "Account", window, bulk_poll_seconds=0.05)
+    with caplog.at_level(logging.WARNING):
+        table = read(h, "Account", window, bulk_poll_seconds=0.05)
     read_exactly_once(table, org, window)
     assert "bulk" in (h.transport_used or "")
+    assert warned(caplog, "reading it over Bulk 2.0") == 1 and warned(caplog, "splitting it by Id") == 0
 
 
-def test_timeouts_on_rest_and_bulk_split_the_second_by_id_range(salesforce: Any) -> None:
+def test_timeouts_on_rest_and_bulk_split_the_second_by_id_range(
+    salesforce: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     org = salesforce.org
     _, _, window = tied_accounts(org)
     org.faults.add("any", "query_timeout", threshold=10, times=None)  # REST queries and Bulk jobs alike
     h = SalesforceAdapterHook()
-    table = read(h, "Account", window, bulk_poll_seconds=0.05)
+    with caplog.at_level(logging.WARNING):
+        table = read(h, "Account", window, bulk_poll_seconds=0.05)
     read_exactly_once(table, org, window)
+    assert warned(caplog, "splitting it by Id") >= 3  # 40 tied records, at most 10 a query
 
 
-def test_timeouts_with_rest_configured_split_by_id_range_over_rest(salesforce: Any) -> None:
+def test_timeouts_with_rest_configured_split_by_id_range_over_rest(
+    salesforce: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     org = salesforce.org
     _, _, window = tied_accounts(org)
     org.faults.add("query", "query_timeout", threshold=7, times=None)
     h = SalesforceAdapterHook()
-    table = read(h, "Account", window, transport="rest", page_size=200)
+    with caplog.at_level(logging.WARNING):
+        table = read(h, "Account", window, transport="rest", page_size=200)
     read_exactly_once(table, org, window)
+    assert warned(caplog, "splitting it by Id") >= 5 and warned(caplog, "over Bulk 2.0") == 0
     assert h.transport_used == "rest" and org.request_counts().get("bulk_create", 0) == 0
