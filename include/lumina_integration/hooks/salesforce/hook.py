@@ -2,8 +2,9 @@
 
 Keeps the official provider's ``salesforce`` connection type. Every call goes through one
 :class:`~lumina_integration.hooks.salesforce.client.SalesforceClient` (breaker, budget, one
-re-login on expiry, retries); reads go through :mod:`reader` (REST or Bulk 2.0, identical
-typing, QUERY_TIMEOUT splitting); SOQL is built only from identifiers ``describe`` returned.
+re-login on expiry, retries); reads go through :mod:`reader` (REST or Bulk 2.0 by one decision
+that plan's estimate shares, identical typing, QUERY_TIMEOUT splitting by time, then Bulk, then
+Id range); SOQL is built only from identifiers ``describe`` returned.
 """
 
 from __future__ import annotations
