@@ -154,7 +154,7 @@ def _span(request: Request) -> tuple[str, str]:
         values.append(moment.replace(second=0, microsecond=0))  # Salesforce ignores the seconds
     start, end = values
     now = org.now()
-    if end - start < timedelta(minutes=1):
+    if end - start <= timedelta(minutes=1):  # "by more than one minute", after the seconds are dropped
         raise ApiError(
             400, "INVALID_REPLICATION_DATE", "startDate must chronologically precede endDate by more than one minute"
         )

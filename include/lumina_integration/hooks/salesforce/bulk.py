@@ -28,7 +28,14 @@ FINISHED = ("JobComplete", "Failed", "Aborted")
 
 
 class QueryTimeout(RuntimeError):
-    """Salesforce gave up on the query (QUERY_TIMEOUT): read a smaller window instead."""
+    """Salesforce gave up on the query (QUERY_TIMEOUT): read a smaller window instead.
+
+    ``transport`` is the one that timed out (a REST timeout can still be read over Bulk 2.0).
+    """
+
+    def __init__(self, message: str, *, transport: str = "bulk") -> None:
+        super().__init__(message)
+        self.transport = transport
 
 
 class BulkJobFailed(RuntimeError):

@@ -2,8 +2,9 @@
 
 Keeps the official provider's ``salesforce`` connection type. Every call goes through one
 :class:`~lumina_integration.hooks.salesforce.client.SalesforceClient` (breaker, budget, one
-re-login on expiry, retries); reads go through :mod:`reader` (REST or Bulk 2.0, identical
-typing, QUERY_TIMEOUT splitting); SOQL is built only from identifiers ``describe`` returned.
+re-login on expiry, retries); reads go through :mod:`reader` (REST or Bulk 2.0 by one decision
+that plan's estimate shares, identical typing, QUERY_TIMEOUT splitting by time, then Bulk, then
+Id range); SOQL is built only from identifiers ``describe`` returned.
 """
 
 from __future__ import annotations
@@ -23,16 +24,17 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from lumina_integration.hooks.salesforce.client import SalesforceClient
-    from lumina_integration.hooks.salesforce.reader import QueryReader
+    from lumina_integration.hooks.salesforce.reader import QueryReader, Slice
     from lumina_integration.hooks.salesforce.resilience import QuotaGovernor
     from lumina_integration.hooks.salesforce.settings import SalesforceSettings
     from lumina_integration.window import Window
 
 CURSOR_PREFERENCE = ("SystemModstamp", "LastModifiedDate", "CreatedDate")
-# The deleted-records endpoint only knows the last 15 days; stay an hour inside that.
+# The deleted-records endpoint refuses a start more than 30 days before the server's now
+# (INVALID_REPLICATION_DATE) and only knows the last 15 days (the recycle bin); ask from no
+# earlier than an hour inside those 15 days, counted from the server's clock.
 DELETED_HORIZON = timedelta(days=15) - timedelta(hours=1)
 DELETED_MIN_SPAN = timedelta(minutes=2)
-IDS_PER_QUERY = 300  # ~6.5 kB of ids: well inside a GET request line
 
 
 class SalesforceAdapterHook(BaseHook):
@@ -203,23 +205,20 @@ class SalesforceAdapterHook(BaseHook):
     def estimate(self, obj: str, window: Window, options: Mapping[str, Any]) -> dict[str, Any]:
         """Records in the window and what reading them costs; raises BudgetExceeded up front."""
         from lumina_integration.hooks.salesforce import soql
-        from lumina_integration.hooks.salesforce.reader import fits_in_get
 
         opts = self.configure(options)
         schema, allowed = self._schema(obj, opts.fields), self._allowed(obj)
         cursor = self.cursor_field(obj)
         query = soql.select_window(obj, schema.names, cursor, window.start, window.end, **allowed)
-        records = self._reader().count(soql.count_window(obj, cursor, window.start, window.end, **allowed))
-        bulk = (
-            opts.transport == "bulk"
-            or not fits_in_get(self.client, query)
-            or (opts.transport == "auto" and records > opts.bulk_threshold)
-        )
+        reader = self._reader()
+        records = reader.count(soql.count_window(obj, cursor, window.start, window.end, **allowed))
+        # The very decision the read makes for the same window (see QueryReader.transport_for).
+        bulk = reader.transport_for(query, records=records) == "bulk"
         if bulk:
-            # create + ~3 polls + one call per result page + the deleted-records call
-            calls, jobs = 5 + -(-records // opts.bulk_page_records), 1
+            # create + ~3 polls + one call per result page + the clock and the deleted-records call
+            calls, jobs = 6 + -(-records // opts.bulk_page_records), 1
         else:
-            calls, jobs = 2 + -(-records // opts.page_size), 0
+            calls, jobs = 3 + -(-records // opts.page_size), 0
         self.governor.check(calls=calls, bulk_jobs=jobs)
         return {"records": records, "transport": "bulk" if bulk else "rest", "api_calls": calls, "bulk_jobs": jobs}
 
@@ -241,14 +240,23 @@ class SalesforceAdapterHook(BaseHook):
         reader = self._reader()
         deleted_ids: set[str] = set()
 
-        def read_range(start: datetime | None, end: datetime) -> Iterator[pa.RecordBatch]:
-            query = soql.select_window(obj, schema.names, cursor, start, end, **allowed)
-            count_query = soql.count_window(obj, cursor, start, end, **allowed)
-            transport = reader.transport_for(query, count_query)
-            self.log.info("Reading %s [%s, %s) by %s over %s", obj, start, end, cursor, transport)
+        def read_slice(part: Slice) -> Iterator[pa.RecordBatch]:
+            query = soql.select_window(obj, schema.names, cursor, part.start, part.end, ids=part.ids, **allowed)
+            count_query = soql.count_window(obj, cursor, part.start, part.end, ids=part.ids, **allowed)
+            transport = part.transport or reader.transport_for(query, count_query)
+            self.log.info("Reading %s %s by %s over %s", obj, part, cursor, transport)
             yield from reader.read(query, schema, transport)
 
-        for batch in split_on_timeout(read_range, window.start, window.end, lambda: self._earliest(obj, cursor)):
+        batches = split_on_timeout(
+            read_slice,
+            window.start,
+            window.end,
+            lambda: self._earliest(obj, cursor),
+            lambda part: self._id_bounds(obj, cursor, part),
+            # transport: rest is honoured where it can be: a slice is split by id range instead.
+            bulk_allowed=opts.transport != "rest",
+        )
+        for batch in batches:
             if "IsDeleted" in batch.schema.names:
                 self._note_deleted(batch, deleted_ids)
             yield batch
@@ -276,15 +284,39 @@ class SalesforceAdapterHook(BaseHook):
         records = self.client.call(lambda: self.client.sf.query(query, include_deleted=include))["records"]
         return parse_datetime(records[0][cursor]) if records else None
 
+    def _id_bounds(self, obj: str, cursor: str, part: Slice) -> tuple[str, str] | None:
+        """The lowest and highest Id in a slice of a window (None: it has no records)."""
+        from lumina_integration.hooks.salesforce import soql
+
+        include, allowed = self._options.include_deleted, self._allowed(obj)
+        bounds: list[str] = []
+        for last in (False, True):
+            query = soql.select_id_bound(obj, cursor, part.start, part.end, last=last, ids=part.ids, **allowed)
+            found = self.client.call(lambda: self.client.sf.query(query, include_deleted=include))  # noqa: B023
+            if not found["records"]:
+                return None
+            bounds.append(str(found["records"][0]["Id"]))
+        return bounds[0], bounds[1]
+
     def _deleted_tombstones(
         self, obj: str, window: Window, schema: pa.Schema, cursor: str, seen: set[str]
     ) -> pa.RecordBatch | None:
         from lumina_integration.hooks.salesforce.reader import parse_datetime, tombstones
 
-        horizon = window.end - DELETED_HORIZON
-        start = max(window.start, horizon) if window.start is not None else horizon
-        if start >= window.end:
+        # Bounded by the server's now, not the window's end: Salesforce refuses a start more than
+        # 30 days back by its own clock. Older windows get their soft deletes from queryAll (the
+        # IsDeleted rows still in the recycle bin) and their hard deletes from the reconcile DAG.
+        horizon = self.server_now() - DELETED_HORIZON
+        if window.end <= horizon:
+            self.log.info(
+                "Not asking sobjects/%s/deleted for [%s, %s): Salesforce keeps deleted records for 15 days, "
+                "so this window's deletions come from queryAll (IsDeleted rows) and the reconcile DAG only",
+                obj,
+                window.start,
+                window.end,
+            )
             return None
+        start = max(window.start, horizon) if window.start is not None else horizon
         # The endpoint wants more than a minute between start and end (and ignores seconds): ask
         # for a wider span and keep what falls inside the window below.
         start = min(start, window.end - DELETED_MIN_SPAN)
@@ -312,15 +344,14 @@ class SalesforceAdapterHook(BaseHook):
             yield batch.column(0)
 
     def read_ids(self, obj: str, ids: list[str], options: Mapping[str, Any]) -> Iterator[pa.RecordBatch]:
-        """The records with these ids (deleted ones included), read over REST in small groups."""
+        """The records with these ids (deleted ones included), in groups as large as the transport takes."""
         from lumina_integration.hooks.salesforce import soql
 
         opts = self.configure(options)
         schema, allowed = self._schema(obj, opts.fields), self._allowed(obj)
-        reader = self._reader()
-        for start in range(0, len(ids), IDS_PER_QUERY):
-            query = soql.select_by_ids(obj, schema.names, ids[start : start + IDS_PER_QUERY], **allowed)
-            yield from reader.read(query, schema, "rest")
+        yield from self._reader().read_ids(
+            lambda group: soql.select_by_ids(obj, schema.names, group, **allowed), ids, schema
+        )
 
     def reconcile(
         self, obj: str, known_ids: pa.Array, as_of: datetime, options: Mapping[str, Any]

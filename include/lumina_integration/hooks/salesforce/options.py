@@ -12,10 +12,13 @@ class SalesforceOptions(BaseModel):
 
     Args:
         fields: the fields to read (default: every readable field; compound fields via components).
-        transport: ``auto`` picks Bulk 2.0 above ``bulk_threshold`` records (or for wide objects).
+        transport: ``auto`` picks Bulk 2.0 above ``bulk_threshold`` records; ``rest`` and ``bulk``
+            force one. Any transport sends a query that does not fit in a GET (wide objects) over
+            Bulk 2.0, and ``auto``/``bulk`` read a one-second slice that times out over REST by Bulk.
         include_deleted: read the recycle bin too (``queryAll``), so soft deletes arrive as tombstones.
-        deleted_endpoint: also ask ``sobjects/X/deleted`` for the window's deletions (last 15 days);
-            with ``include_deleted`` off it is the only way soft deletes arrive.
+        deleted_endpoint: also ask ``sobjects/X/deleted`` for the window's deletions (those of the
+            last 15 days by the org's clock; older windows rely on ``queryAll`` and the reconcile
+            DAG); with ``include_deleted`` off it is the only way soft deletes arrive.
         reserve_share: the share of the org's daily API requests every pipeline leaves to others.
         api_budget_share: the share of the org's daily API requests this pipeline may spend in
             any 24 hours (None: no per-pipeline cap).

@@ -55,10 +55,19 @@ def _select(
     return f"SELECT {', '.join(columns)} FROM {obj}{where}{order}"
 
 
-def _cursor_range(cursor: str, start: datetime | None, end: datetime) -> list[str]:
+IdRange = tuple[str | None, str | None]
+"""``[low, high)`` on ``Id`` (None: unbounded on that side): a slice of a window too dense to read by time."""
+
+
+def _cursor_range(cursor: str, start: datetime | None, end: datetime, ids: IdRange | None = None) -> list[str]:
     conditions = [f"{cursor} < {datetime_literal(end)}"]
     if start is not None:
         conditions.insert(0, f"{cursor} >= {datetime_literal(start)}")
+    low, high = ids or (None, None)
+    if low is not None:
+        conditions.append(f"Id >= {quote_string(low)}")
+    if high is not None:
+        conditions.append(f"Id < {quote_string(high)}")
     return conditions
 
 
@@ -71,8 +80,9 @@ def select_window(
     *,
     allowed_objects: Iterable[str],
     allowed_fields: Iterable[str],
+    ids: IdRange | None = None,
 ) -> str:
-    """``SELECT fields FROM obj WHERE start <= cursor < end ORDER BY cursor, Id``.
+    """``SELECT fields FROM obj WHERE start <= cursor < end [AND low <= Id < high] ORDER BY cursor, Id``.
 
     The lower bound is closed: records sharing the boundary timestamp are read again and the
     merge dedupes them, where a strict ``>`` would miss the ones committed after the last read.
@@ -82,7 +92,7 @@ def select_window(
     return _select(
         sobject,
         fields,
-        _cursor_range(cursor_field, start, end),
+        _cursor_range(cursor_field, start, end, ids),
         [cursor_field, "Id"],
         allowed_objects=allowed_objects,
         allowed_fields=allowed,
@@ -97,11 +107,31 @@ def count_window(
     *,
     allowed_objects: Iterable[str],
     allowed_fields: Iterable[str],
+    ids: IdRange | None = None,
 ) -> str:
     allowed = list(allowed_fields)
     cursor_field = checked(cursor, allowed, f"field of {sobject}")
     obj = checked(sobject, allowed_objects, "sObject")
-    return f"SELECT COUNT() FROM {obj} WHERE {' AND '.join(_cursor_range(cursor_field, start, end))}"
+    return f"SELECT COUNT() FROM {obj} WHERE {' AND '.join(_cursor_range(cursor_field, start, end, ids))}"
+
+
+def select_id_bound(
+    sobject: str,
+    cursor: str,
+    start: datetime | None,
+    end: datetime,
+    *,
+    last: bool,
+    allowed_objects: Iterable[str],
+    allowed_fields: Iterable[str],
+    ids: IdRange | None = None,
+) -> str:
+    """The lowest (``last``: highest) ``Id`` of a window slice: where to split it by id range."""
+    allowed = list(allowed_fields)
+    cursor_field = checked(cursor, allowed, f"field of {sobject}")
+    obj = checked(sobject, allowed_objects, "sObject")
+    where = " AND ".join(_cursor_range(cursor_field, start, end, ids))
+    return f"SELECT Id FROM {obj} WHERE {where} ORDER BY Id {'DESC' if last else 'ASC'} LIMIT 1"
 
 
 def select_all(

@@ -239,6 +239,17 @@ def test_deleted_and_updated_resources(server: SandboxServer, sf: Any) -> None:
     with pytest.raises(SalesforceMalformedRequest) as too_old:
         sf.Contact.deleted(org.now() - timedelta(days=40), org.now())
     assert too_old.value.content[0]["errorCode"] == "INVALID_REPLICATION_DATE"
+    # The start must precede the end by more than a minute (seconds are ignored) ...
+    minute = org.now().replace(second=0, microsecond=0) - timedelta(minutes=10)
+    with pytest.raises(SalesforceMalformedRequest) as one_minute:
+        sf.Contact.deleted(minute, minute + timedelta(minutes=1, seconds=59))
+    assert one_minute.value.content[0]["errorCode"] == "INVALID_REPLICATION_DATE"
+    assert "deletedRecords" in sf.Contact.deleted(minute, minute + timedelta(minutes=2))
+    # ... and lie within 30 days of the server's now, whatever the end.
+    with pytest.raises(SalesforceMalformedRequest) as old_window:
+        sf.Contact.deleted(org.now() - timedelta(days=31), org.now() - timedelta(days=20))
+    assert "30 days" in old_window.value.content[0]["message"]
+    assert "deletedRecords" in sf.Contact.deleted(org.now() - timedelta(days=29), org.now() - timedelta(days=20))
 
 
 def test_recycle_bin_keeps_deleted_records_for_15_days(server: SandboxServer) -> None:
