@@ -56,7 +56,7 @@ def test_crm_accounts_initial_delta_and_replay(harness: Any) -> None:
     second = harness.load_result(harness.run(CRM))
     assert warehouse_customers(harness) == expected_customers(delta)
     assert (second["rows_inserted"], second["rows_updated"], second["rows_deleted"]) == (25, 50, 5)
-    assert second["rows_unchanged"] == 1, "the stale row must not overwrite the newer warehouse copy"
+    assert second["rows_guard_refused"] == 1, "the stale row must not overwrite the newer warehouse copy"
 
     watermark = harness.watermark(CRM)
     harness.drop(initial, delta)  # the same bytes again: same ETags

@@ -70,15 +70,9 @@ class LoadOperator(PipelineStepOperator):
             chain.from_iterable(iter_tables(lake, m) for m in quarantine_manifests),
         )
         self.log.info(
-            "Loaded %s: %d staged, %d inserted, %d updated, %d unchanged, %d deleted, %d quarantined; "
-            "watermark %s -> %s",
+            "Loaded %s: %s; watermark %s -> %s",
             schema.entity,
-            result.rows_staged,
-            result.rows_inserted,
-            result.rows_updated,
-            result.rows_unchanged,
-            result.rows_deleted,
-            result.rows_quarantined,
+            result.summary(),
             result.watermark_before,
             result.watermark_after,
         )

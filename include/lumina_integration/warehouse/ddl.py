@@ -98,6 +98,12 @@ ADDED_CONTROL_COLUMNS = (
     (AUDIT_TABLE, "mode", "TEXT"),
     (AUDIT_TABLE, "api_calls", "BIGINT"),
     (AUDIT_TABLE, "bulk_jobs", "BIGINT"),
+    # Where every staged row went (LoadResult): with the counts above they add up to rows_staged.
+    (AUDIT_TABLE, "rows_superseded", "BIGINT"),
+    (AUDIT_TABLE, "rows_guard_refused", "BIGINT"),
+    (AUDIT_TABLE, "tombstones_without_row", "BIGINT"),
+    (AUDIT_TABLE, "tombstones_refused", "BIGINT"),
+    (AUDIT_TABLE, "tombstones_already_deleted", "BIGINT"),
 )
 
 

@@ -68,8 +68,22 @@ class SchemaDrift:
     snapshot: dict[str, Any] | None  # None: keep the stored snapshot
 
 
+class LoadAccountingError(RuntimeError):
+    """The fates counted for a load's staged rows do not add up to the rows staged."""
+
+
 @dataclass(frozen=True)
 class LoadResult:
+    """What became of every staged row: the ``rows_*`` and ``tombstones_*`` fates add up to ``rows_staged``.
+
+    ``rows_superseded``: an older version of a key that a newer one in the same run replaced (the closed
+    lower bound and the lookback read records again); ``rows_guard_refused``: a version older than the
+    warehouse's (the cursor guard keeps the newer row); ``tombstones_without_row``: a delete of a record the
+    warehouse never held live (created and deleted between two runs, or purged before the first load);
+    ``tombstones_refused``: a delete older than the warehouse's version; ``tombstones_already_deleted``: a
+    delete of a row already deleted. Quarantined rows never reach the stage and are counted apart.
+    """
+
     rows_staged: int
     rows_inserted: int
     rows_updated: int
@@ -79,9 +93,33 @@ class LoadResult:
     columns_added: list[str]
     watermark_before: str | None
     watermark_after: str | None
+    rows_superseded: int = 0
+    rows_guard_refused: int = 0
+    tombstones_without_row: int = 0
+    tombstones_refused: int = 0
+    tombstones_already_deleted: int = 0
 
     def to_xcom(self) -> dict[str, Any]:
         return asdict(self)
+
+    def fates(self) -> dict[str, int]:
+        """Every fate of a staged row with its count, in the order the log names them."""
+        return {
+            "inserted": self.rows_inserted,
+            "updated": self.rows_updated,
+            "unchanged": self.rows_unchanged,
+            "superseded in the run": self.rows_superseded,
+            "older than the warehouse's": self.rows_guard_refused,
+            "deleted": self.rows_deleted,
+            "deletes of rows never loaded": self.tombstones_without_row,
+            "deletes older than the warehouse's": self.tombstones_refused,
+            "deletes of rows already deleted": self.tombstones_already_deleted,
+        }
+
+    def summary(self) -> str:
+        """One line naming where every staged row went."""
+        named = ", ".join(f"{c} {n}" for n, c in self.fates().items() if c or n in ("inserted", "updated"))
+        return f"{self.rows_staged} staged = {named}; {self.rows_quarantined} quarantined before staging"
 
 
 def _with_sequence(tables: Iterable[pa.Table]) -> Iterable[pa.Table]:
@@ -142,6 +180,39 @@ class _Merge:
         return (
             f"SELECT COUNT(*) FROM {self.q(LATEST)} s WHERE NOT s.{self.q(DELETED_COLUMN)} AND NOT EXISTS "
             f"(SELECT 1 FROM {self.target} t WHERE {self._key_match('t', 's')})"
+        )
+
+    def _guard_holds(self, target: str, staged: str) -> str:
+        # IS TRUE: a NULL cursor on either side fails the guard in the statements, so it is counted so.
+        return f"({target}.{self.q(self.cursor)} <= {staged}.{self.q(self.cursor)}) IS TRUE"
+
+    def count_live_fates(self) -> str:
+        """(older than the warehouse's, identical) among the staged live rows whose key the warehouse has.
+
+        Counted before the upsert, independently of it, so that the identity checked afterwards can fail.
+        """
+        non_keys = [c for c in self.columns if c not in self.keys]
+        differs = " OR ".join(f"t.{self.q(c)} IS DISTINCT FROM s.{self.q(c)}" for c in non_keys) or "FALSE"
+        guard = self._guard_holds("t", "s")
+        return (
+            f"SELECT COALESCE(SUM(CASE WHEN NOT {guard} THEN 1 ELSE 0 END), 0), "
+            f"COALESCE(SUM(CASE WHEN {guard} AND NOT t.{self.q(DELETED_COLUMN)} AND NOT ({differs}) "
+            f"THEN 1 ELSE 0 END), 0) "
+            f"FROM {self.q(LATEST)} s JOIN {self.target} t ON {self._key_match('t', 's')} "
+            f"WHERE NOT s.{self.q(DELETED_COLUMN)}"
+        )
+
+    def count_tombstone_fates(self) -> str:
+        """(without a row, older than the warehouse's, already deleted) among the staged tombstones."""
+        guard = self._guard_holds("t", "s")
+        key = self.q(self.keys[0])
+        return (
+            f"SELECT COALESCE(SUM(CASE WHEN t.{key} IS NULL THEN 1 ELSE 0 END), 0), "
+            f"COALESCE(SUM(CASE WHEN t.{key} IS NOT NULL AND NOT {guard} THEN 1 ELSE 0 END), 0), "
+            f"COALESCE(SUM(CASE WHEN t.{key} IS NOT NULL AND {guard} AND t.{self.q(DELETED_COLUMN)} "
+            f"THEN 1 ELSE 0 END), 0) "
+            f"FROM {self.q(LATEST)} s LEFT JOIN {self.target} t ON {self._key_match('t', 's')} "
+            f"WHERE s.{self.q(DELETED_COLUMN)}"
         )
 
     def upsert_live(self) -> str:
@@ -280,14 +351,28 @@ def load_run(
         conn.execute(text(merge.keep_latest() if duplicates else merge.stage_is_latest()))
 
         params = {"loaded_at": now, "run_key": request.run_key}
-        latest_live = conn.execute(
-            text(f"SELECT COUNT(*) FROM {d.quote(LATEST)} WHERE NOT {d.quote(DELETED_COLUMN)}")
-        ).scalar_one()
+        latest_live, latest_dead = conn.execute(
+            text(
+                f"SELECT COALESCE(SUM(CASE WHEN {d.quote(DELETED_COLUMN)} THEN 0 ELSE 1 END), 0), "
+                f"COALESCE(SUM(CASE WHEN {d.quote(DELETED_COLUMN)} THEN 1 ELSE 0 END), 0) FROM {d.quote(LATEST)}"
+            )
+        ).one()
+        fates: dict[str, int] = {"rows_superseded": staged - latest_live - latest_dead}
         if refresh:
             inserted, deleted, changed = 0, 0, 0
             if request.refresh_columns:  # an empty refresh still records its audit row
                 changed = conn.execute(text(merge.refresh()), {**params, "as_of": request.as_of or now}).rowcount
+            # A refresh updates only what differs on rows not changed since its read: the rest is "unchanged".
+            unchanged = latest_live - changed
         else:
+            refused, unchanged = conn.execute(text(merge.count_live_fates())).one()
+            without_row, tomb_refused, already = conn.execute(text(merge.count_tombstone_fates())).one()
+            fates.update(
+                rows_guard_refused=refused,
+                tombstones_without_row=without_row,
+                tombstones_refused=tomb_refused,
+                tombstones_already_deleted=already if request.deletes == "soft" else 0,
+            )
             inserted = conn.execute(text(merge.count_new())).scalar_one()
             changed = conn.execute(text(merge.upsert_live()), params).rowcount
             delete_sql = merge.soft_delete() if request.deletes == "soft" else merge.hard_delete()
@@ -304,19 +389,36 @@ def load_run(
             rows_staged=staged,
             rows_inserted=inserted,
             rows_updated=changed - inserted,
-            rows_unchanged=latest_live - changed,
+            rows_unchanged=unchanged,
             rows_deleted=deleted,
             rows_quarantined=quarantined_rows,
             columns_added=columns_added,
             watermark_before=before.isoformat() if before else None,
             watermark_after=after.isoformat() if after else None,
+            **fates,
         )
+        _check_accounting(result)
         write_audit(conn, d, schema, request, result, now)
         conn.execute(text(f"DROP TABLE IF EXISTS {d.quote(STAGE)}"))
         conn.execute(text(f"DROP TABLE IF EXISTS {d.quote(LATEST)}"))
         failpoints.hit("load.before_commit")
     failpoints.hit("load.after_commit")
     return result
+
+
+def _check_accounting(result: LoadResult) -> None:
+    """Refuse to commit a load whose staged rows are not all accounted for.
+
+    The fates are counted by separate statements before the writes, so a mismatch means a row was
+    written, or not written, for a reason nobody named: committing that would hide a loss. Raising
+    rolls the whole load back, and the task fails with the counts (no row values) in its error.
+    """
+    accounted = sum(result.fates().values())
+    if accounted != result.rows_staged:
+        raise LoadAccountingError(
+            f"{result.rows_staged} rows staged but {accounted} accounted for ({result.summary()}); "
+            "nothing was committed"
+        )
 
 
 def _record_schema(conn: Connection, d: Dialect, schema: str, request: LoadRequest) -> None:
@@ -353,6 +455,11 @@ def write_audit(
         "rows_unchanged": result.rows_unchanged,
         "rows_deleted": result.rows_deleted,
         "rows_quarantined": result.rows_quarantined,
+        "rows_superseded": result.rows_superseded,
+        "rows_guard_refused": result.rows_guard_refused,
+        "tombstones_without_row": result.tombstones_without_row,
+        "tombstones_refused": result.tombstones_refused,
+        "tombstones_already_deleted": result.tombstones_already_deleted,
         "sources_read": len(request.sources),
         "mode": request.mode,
         "api_calls": request.api_calls,

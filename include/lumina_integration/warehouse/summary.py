@@ -48,17 +48,23 @@ def warehouse_summary(conn_id: str) -> str:
         lines += [
             "",
             "last runs (newest first):",
-            f"{'pipeline':<30}{'run type':<10}{'staged':>8}{'new':>7}{'upd':>7}{'same':>7}{'del':>6}{'quar':>6}",
+            f"{'pipeline':<30}{'run type':<10}{'staged':>8}{'new':>7}{'upd':>7}{'same':>7}{'del':>6}{'kept':>6}"
+            f"{'quar':>6}",
+            "(kept: staged rows the warehouse already held newer, superseded in the run, or deletes with nothing",
+            " to delete; staged = new + upd + same + del + kept; quar were never staged)",
         ]
         for row in conn.execute(
             text(
                 "SELECT pipeline_id, run_type, rows_staged, rows_inserted, rows_updated, rows_unchanged, "
-                f"rows_deleted, rows_quarantined FROM {d.table(target.schema, AUDIT_TABLE)} "
+                "rows_deleted, COALESCE(rows_superseded, 0) + COALESCE(rows_guard_refused, 0) "
+                "+ COALESCE(tombstones_without_row, 0) + COALESCE(tombstones_refused, 0) "
+                "+ COALESCE(tombstones_already_deleted, 0), rows_quarantined "
+                f"FROM {d.table(target.schema, AUDIT_TABLE)} "
                 "ORDER BY finished_at DESC LIMIT 12"
             )
         ):
             lines.append(
                 f"{row[0]:<30}{row[1]:<10}"
-                + "".join(f"{v:>{w}}" for v, w in zip(row[2:], (8, 7, 7, 7, 6, 6), strict=True))
+                + "".join(f"{v:>{w}}" for v, w in zip(row[2:], (8, 7, 7, 7, 6, 6, 6), strict=True))
             )
     return "\n".join(lines)

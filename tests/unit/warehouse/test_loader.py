@@ -89,7 +89,9 @@ def test_older_never_overwrites_newer_and_ties_take_the_latest_arrival(warehouse
             rows(["b"], T0 + timedelta(hours=1), name="second-of-tie"),
         ],
     )
-    assert (result.rows_updated, result.rows_unchanged) == (1, 1)
+    # "a" is refused by the guard (it used to be reported as unchanged), the first "b" of the tie superseded.
+    assert (result.rows_updated, result.rows_unchanged) == (1, 0)
+    assert (result.rows_guard_refused, result.rows_superseded) == (1, 1)
     assert [(r[0], r[1]) for r in table_state(warehouse)] == [("a", "v1-a"), ("b", "second-of-tie-b")]
 
 
@@ -242,3 +244,69 @@ def test_schema_drift_coverage_and_api_spend_commit_with_the_data(warehouse: tup
     with engine.connect() as conn:
         logged = conn.execute(text(f'SELECT field, change, mapped, action FROM "{schema}".lumina_schema_changes'))
         assert [tuple(r) for r in logged] == [("Tier__c", "added", True, "evolved")]
+
+
+@pytest.mark.parametrize("policy", ["soft", "hard"])
+def test_every_staged_row_is_accounted_for(warehouse: tuple[Any, str], policy: str) -> None:
+    """Each fate is counted and named, and together they add up to the rows staged (the audit row too)."""
+    engine, schema = warehouse
+    load_run(engine, schema, request("r1", deletes=policy), [rows(["a", "b", "c", "d", "e"], T0)])
+    load_run(engine, schema, request("r2", deletes=policy), [rows(["e"], T0 + timedelta(hours=1), deleted=True)])
+    later = T0 + timedelta(hours=2)
+    result = load_run(
+        engine,
+        schema,
+        request("r3", deletes=policy),
+        [
+            rows(["a"], T0, name="v0"),  # superseded by the newer version of "a" below
+            rows(["a"], later, name="v2"),  # updated
+            rows(["b"], T0),  # identical: unchanged
+            rows(["c"], T0 - timedelta(days=1), name="old"),  # older than the warehouse's: refused by the guard
+            rows(["new"], later),  # inserted
+            rows(["d"], later, deleted=True),  # deleted
+            rows(["zz"], later, deleted=True),  # a delete of a row never loaded
+            rows(["b2"], later, deleted=True),  # another one
+            rows(["c2"], T0, deleted=True),  # and another
+        ],
+    )
+    assert result.rows_staged == 9
+    assert (result.rows_inserted, result.rows_updated, result.rows_unchanged) == (1, 1, 1)
+    assert (result.rows_superseded, result.rows_guard_refused, result.rows_deleted) == (1, 1, 1)
+    assert result.tombstones_without_row == 3
+    assert sum(result.fates().values()) == result.rows_staged
+    assert "1 older than the warehouse's" in result.summary() and "3 deletes of rows never loaded" in result.summary()
+    # A delete older than the warehouse's row, and (soft) one of a row already deleted.
+    again = load_run(
+        engine,
+        schema,
+        request("r4", deletes=policy),
+        [rows(["b"], T0 - timedelta(days=1), deleted=True), rows(["d"], later, deleted=True)],
+    )
+    assert again.tombstones_refused == 1
+    if policy == "soft":
+        assert (again.tombstones_already_deleted, again.tombstones_without_row) == (1, 0)
+    else:
+        assert (again.tombstones_already_deleted, again.tombstones_without_row) == (0, 1)
+    assert sum(again.fates().values()) == again.rows_staged == 2
+    with engine.connect() as conn:
+        audit = conn.execute(
+            text(
+                "SELECT rows_staged, rows_inserted + rows_updated + rows_unchanged + rows_deleted + rows_superseded "
+                "+ rows_guard_refused + tombstones_without_row + tombstones_refused + tombstones_already_deleted "
+                f"FROM \"{schema}\".lumina_audit WHERE run_key IN ('r3', 'r4') ORDER BY run_key"
+            )
+        ).all()
+    assert [tuple(r) for r in audit] == [(9, 9), (2, 2)]
+
+
+def test_a_load_whose_rows_do_not_add_up_is_not_committed(
+    warehouse: tuple[Any, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A row written or skipped for a reason nobody counted would be a silent loss: the load rolls back."""
+    engine, schema = warehouse
+    load_run(engine, schema, request("r1"), [rows(["a"], T0)])
+    # Make the independent count of "unchanged" miss the row, as a wrong guard would.
+    monkeypatch.setattr(loader._Merge, "count_live_fates", lambda self: "SELECT 0, 0")
+    with pytest.raises(loader.LoadAccountingError, match="1 rows staged but 0 accounted for"):
+        load_run(engine, schema, request("r2", end=T0 + timedelta(days=20)), [rows(["a"], T0)])
+    assert read_watermark(engine, schema, "p") == T0 + timedelta(days=10)
