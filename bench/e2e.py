@@ -204,12 +204,16 @@ class Bench:
     def parse_time(self) -> dict[str, Any]:
         return self._python("bench.parse_time", [str(self.workdir / "parse")], "parse-time")
 
-    def warehouse_rows(self, schema: str) -> int:
+    def warehouse_rows(self, schema: str) -> dict[str, int]:
+        """The customer table's live and soft-deleted rows."""
         import psycopg
 
         with psycopg.connect(self.dsn()) as conn:
-            row = conn.execute(f'SELECT COUNT(*) FROM "{schema}".customer').fetchone()
-        return int(row[0]) if row else 0
+            row = conn.execute(
+                "SELECT COUNT(*) FILTER (WHERE NOT _is_deleted), COUNT(*) FILTER (WHERE _is_deleted) "
+                f'FROM "{schema}".customer'
+            ).fetchone()
+        return {"live": int(row[0]), "deleted": int(row[1])} if row else {"live": 0, "deleted": 0}
 
 
 def measure_size(bench: Bench, size: int, args: argparse.Namespace, first: bool) -> dict[str, Any]:

@@ -14,13 +14,50 @@ def _label(size: int) -> str:
     return f"{size // 1_000_000}m" if size % 1_000_000 == 0 else f"{size // 1000}k"
 
 
+def reconciliation(tasks: dict[str, Any], table: dict[str, int]) -> dict[str, Any]:
+    """Where every record extract read went, from the tasks' own results, and whether it adds up.
+
+    read = staged + quarantined (transform and validate); staged = the load's fates; the table holds the
+    rows inserted now (a first load into an empty table) as live or deleted.
+    """
+    load = tasks["load"]["xcom"]
+    fates = {
+        k: int(load.get(k) or 0)
+        for k in (
+            "rows_inserted",
+            "rows_updated",
+            "rows_unchanged",
+            "rows_superseded",
+            "rows_guard_refused",
+            "rows_deleted",
+            "tombstones_without_row",
+            "tombstones_refused",
+            "tombstones_already_deleted",
+        )
+    }
+    quarantined = int(tasks["transform"]["xcom"]["rejected"]) + int(tasks["validate"]["xcom"]["rejected"])
+    read, staged = int(tasks["extract"]["xcom"]["rows"]), int(load["rows_staged"])
+    return {
+        "read": read,
+        "quarantined": quarantined,
+        "staged": staged,
+        **fates,
+        "table_live": table["live"],
+        "table_deleted": table["deleted"],
+        "read_equals_staged_plus_quarantined": read == staged + quarantined,
+        "staged_equals_fates": staged == sum(fates.values()),
+        "table_equals_inserted": table["live"] + table["deleted"] == fates["rows_inserted"],
+    }
+
+
 def _pipeline_figures(measured: dict[str, Any]) -> dict[str, Any]:
     tasks = measured["tasks"]
     seconds = sum(t["seconds"] for t in tasks.values())
     rows = int(tasks["extract"]["xcom"]["rows"])
     return {
         "rows": rows,
-        "warehouse_rows": measured["warehouse_rows"],
+        "warehouse_rows": measured["warehouse_rows"]["live"] + measured["warehouse_rows"]["deleted"],
+        "reconciliation": reconciliation(tasks, measured["warehouse_rows"]),
         "seconds": round(seconds, 2),
         "rows_per_s": round(rows / seconds),
         "wall_seconds_with_process_starts": measured["wall_seconds_with_process_starts"],
@@ -101,6 +138,12 @@ def print_report(results: dict[str, Any]) -> None:
         print(f"  {'task':<10} {'seconds':>8} {'peak RSS MB':>12}")
         for task, took in pipeline["task_seconds"].items():
             print(f"  {task:<10} {took:>8} {pipeline['task_peak_rss_mb'][task]:>12}")
+        rec = pipeline["reconciliation"]
+        checks = [k for k, v in rec.items() if isinstance(v, bool)]
+        figures = ", ".join(f"{k} {v:,}" for k, v in rec.items() if not isinstance(v, bool) and v)
+        print(f"  records: {figures}")
+        failed = [k for k in checks if not rec[k]]
+        print("  every record accounted for" if not failed else f"  DOES NOT ADD UP: {', '.join(failed)}")
     print()
     rows = [
         ("ours (e2e)", results.get("e2e_rows_per_s")),
