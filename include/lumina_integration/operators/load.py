@@ -30,7 +30,8 @@ class LoadOperator(PipelineStepOperator):
         from lumina_integration.window import Window, parse_instant
 
         spec, lake = self.spec, self.lake()
-        schema = load_mapping(spec.mapping).entity_schema()
+        mapping = load_mapping(spec.mapping)
+        schema = mapping.entity_schema()
         plan = self.upstream(context, "plan")
         raw = read_manifest(lake, self.upstream(context, "extract")["manifest"])
         validated = self.upstream(context, "validate")
@@ -56,6 +57,9 @@ class LoadOperator(PipelineStepOperator):
             bulk_jobs=int(raw.extra.get("bulk_jobs") or 0),
             schema_drift=self._schema_drift(plan),
             fields_covered=plan.get("fields_covered"),
+            # A resync rewrites the rows of this source (its key constants) that it did not read.
+            scope=mapping.source_key().constants if mode == "resync" else {},
+            read_started_at=parse_instant(plan.get("read_started_at")),
         )
         quarantine_manifests = [
             read_manifest(lake, transformed["quarantine"]),

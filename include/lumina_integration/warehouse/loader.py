@@ -4,7 +4,9 @@ stage (COPY) -> keep the newest version of each key -> upsert live rows with a c
 (older never overwrites newer) -> apply tombstones -> record quarantined rows and the source
 versions read -> advance the watermark (scheduled runs only) -> schema change log, snapshot
 and field coverage -> audit row -> commit. A refresh run updates only its columns, only where
-they differ, only on rows not changed since the refresh read them.
+they differ, only on rows not changed since the refresh read them. A resync run rewrites every row
+of its source (the key constants in ``scope``) that no other run loaded since the resync began
+reading: read rows win whatever their stamps say, rows it did not read become tombstones.
 A failure anywhere before the commit rolls everything back: the warehouse and the watermark
 stay exactly as they were, and the retried task starts over from the staged files.
 """
@@ -50,13 +52,16 @@ class LoadRequest:
     advance_watermark: bool
     deletes: Literal["soft", "hard"] = "soft"
     sources: list[SourceVersion] = field(default_factory=list)
-    mode: Literal["incremental", "reconcile", "refresh"] = "incremental"
+    mode: Literal["incremental", "reconcile", "refresh", "resync"] = "incremental"
     refresh_columns: list[str] = field(default_factory=list)  # refresh runs: the columns to update
     as_of: datetime | None = None  # refresh runs: when the source was read (rows changed since are kept)
     api_calls: int = 0
     bulk_jobs: int = 0
     schema_drift: SchemaDrift | None = None
     fields_covered: list[str] | None = None  # the pipeline's new field coverage, when it changes
+    # resync runs: the key constants of the source's rows (source_system...) and when its read began
+    scope: dict[str, str] = field(default_factory=dict)
+    read_started_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -96,8 +101,10 @@ def _with_sequence(tables: Iterable[pa.Table]) -> Iterable[pa.Table]:
 class _Merge:
     """The SQL of one load, for one dialect, schema and entity (or a subset of its columns)."""
 
-    def __init__(self, d: Dialect, schema: str, entity: EntitySchema, only: list[str] | None = None):
-        self.d, self.entity = d, entity
+    def __init__(
+        self, d: Dialect, schema: str, entity: EntitySchema, only: list[str] | None = None, *, resync: bool = False
+    ):
+        self.d, self.entity, self.resync = d, entity, resync
         self.target = d.table(schema, entity.entity)
         self.q = d.quote
         self.keys = entity.primary_key
@@ -135,6 +142,15 @@ class _Merge:
             f"FROM {self.q(STAGE)}) ranked WHERE lumina_rank = 1"
         )
 
+    def _guard(self, new: str) -> str:
+        """The cursor guard: an older version never overwrites a newer one. A resync's read is the
+        source's truth, so it overrides the guard on rows not loaded since it began reading (a row
+        stamped ahead of a source clock that stepped back must come back down)."""
+        guard = f"{self.target}.{self.q(self.cursor)} <= {new}.{self.q(self.cursor)}"
+        if self.resync:
+            guard = f"({guard} OR {self.target}.{self.q(LOADED_AT_COLUMN)} <= :read_started_at)"
+        return guard
+
     def _key_match(self, left: str, right: str) -> str:
         return " AND ".join(f"{left}.{self.q(k)} = {right}.{self.q(k)}" for k in self.keys)
 
@@ -160,14 +176,11 @@ class _Merge:
             f"ON CONFLICT ({keys}) DO UPDATE SET {assignments} "
             # The cursor guard: an older version never overwrites a newer one; an identical
             # version is not rewritten, so replaying a window changes nothing.
-            f"WHERE {self.target}.{self.q(self.cursor)} <= EXCLUDED.{self.q(self.cursor)} AND ({changed})"
+            f"WHERE {self._guard('EXCLUDED')} AND ({changed})"
         )
 
     def _tombstone_match(self) -> str:
-        return (
-            f"{self._key_match(self.target, 's')} AND s.{self.q(DELETED_COLUMN)} "
-            f"AND {self.target}.{self.q(self.cursor)} <= s.{self.q(self.cursor)}"
-        )
+        return f"{self._key_match(self.target, 's')} AND s.{self.q(DELETED_COLUMN)} AND {self._guard('s')}"
 
     def soft_delete(self) -> str:
         return (
@@ -194,6 +207,27 @@ class _Merge:
         return (
             f"DELETE FROM {self.target} WHERE EXISTS (SELECT 1 FROM {self.q(LATEST)} s WHERE {self._tombstone_match()})"
         )
+
+    def _unread(self, scope: dict[str, str]) -> str:
+        """Rows of the resync's source that its read did not return, and no run loaded since it began."""
+        conditions = [f"{self.target}.{self.q(c)} = :scope_{i}" for i, c in enumerate(sorted(scope))]
+        return " AND ".join(
+            [
+                *conditions,
+                f"{self.target}.{self.q(LOADED_AT_COLUMN)} <= :read_started_at",
+                f"NOT EXISTS (SELECT 1 FROM {self.q(LATEST)} s WHERE {self._key_match(self.target, 's')})",
+            ]
+        )
+
+    def soft_delete_unread(self, scope: dict[str, str]) -> str:
+        return (
+            f"UPDATE {self.target} SET {self.q(DELETED_COLUMN)} = TRUE, {self.q(self.cursor)} = :as_of, "
+            f"{self.q(LOADED_AT_COLUMN)} = :loaded_at, {self.q(RUN_KEY_COLUMN)} = :run_key "
+            f"WHERE NOT {self.target}.{self.q(DELETED_COLUMN)} AND {self._unread(scope)}"
+        )
+
+    def hard_delete_unread(self, scope: dict[str, str]) -> str:
+        return f"DELETE FROM {self.target} WHERE {self._unread(scope)}"
 
 
 def _record_quarantine(
@@ -269,8 +303,10 @@ def load_run(
         columns_added = ensure_entity_table(conn, d, schema, request.entity)
         before = state.lock_watermark(conn, d, schema, request.pipeline_id)
 
-        refresh = request.mode == "refresh"
-        merge = _Merge(d, schema, request.entity, request.refresh_columns if refresh else None)
+        refresh, resync = request.mode == "refresh", request.mode == "resync"
+        if resync and (not request.scope or request.read_started_at is None or request.as_of is None):
+            raise ValueError("a resync load needs its source's key constants, when its read began and its as-of")
+        merge = _Merge(d, schema, request.entity, request.refresh_columns if refresh else None, resync=resync)
         for statement in merge.create_stage():
             conn.execute(text(statement))
         stage_columns = [*merge.columns, DELETED_COLUMN, SEQ]
@@ -279,7 +315,10 @@ def load_run(
         duplicates = conn.execute(text(merge.has_duplicate_keys())).first() is not None
         conn.execute(text(merge.keep_latest() if duplicates else merge.stage_is_latest()))
 
-        params = {"loaded_at": now, "run_key": request.run_key}
+        params: dict[str, Any] = {"loaded_at": now, "run_key": request.run_key}
+        if resync:
+            params.update(read_started_at=request.read_started_at, as_of=request.as_of)
+            params.update({f"scope_{i}": request.scope[c] for i, c in enumerate(sorted(request.scope))})
         latest_live = conn.execute(
             text(f"SELECT COUNT(*) FROM {d.quote(LATEST)} WHERE NOT {d.quote(DELETED_COLUMN)}")
         ).scalar_one()
@@ -292,6 +331,10 @@ def load_run(
             changed = conn.execute(text(merge.upsert_live()), params).rowcount
             delete_sql = merge.soft_delete() if request.deletes == "soft" else merge.hard_delete()
             deleted = conn.execute(text(delete_sql), params).rowcount
+            if resync:
+                soft = request.deletes == "soft"
+                unread = merge.soft_delete_unread(request.scope) if soft else merge.hard_delete_unread(request.scope)
+                deleted += conn.execute(text(unread), params).rowcount
 
         quarantined_rows = _record_quarantine(conn, d, schema, request, quarantined, now)
         _record_sources(conn, d, schema, request, now)
