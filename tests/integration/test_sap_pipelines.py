@@ -133,3 +133,24 @@ def test_initial_load_then_every_kind_of_change(harness: Any, sap: SapSystem) ->
         again = run_ok(harness, dag_id)
         assert again["rows_inserted"] == again["rows_updated"] == again["rows_deleted"] == 0, dag_id
     assert_warehouse_equals_sap(harness, sap)
+
+
+def test_a_change_committed_below_the_lookback_is_repaired_by_reconcile(harness: Any, sap: SapSystem) -> None:
+    run_ok(harness, "sap_kna1")
+    watermark = harness.watermark("sap_kna1")
+    renamed = sorted(truth.customers(sap))[:3]
+    # A change stamped two days behind the watermark: below the 1-hour lookback, and below the
+    # midnight that KNA1's day-granular windows start at.
+    Mutator(sap).change_customers(renamed, at=watermark - timedelta(days=2))
+    sap.advance(SAFETY_LAG.total_seconds() + 60)
+    missed = run_ok(harness, "sap_kna1")
+    assert missed["rows_inserted"] == missed["rows_updated"] == 0
+    watermark = harness.watermark("sap_kna1")
+
+    reconciled = run_ok(harness, "sap_kna1__reconcile")
+    assert (reconciled["rows_inserted"], reconciled["rows_updated"], reconciled["rows_deleted"]) == (0, 3, 0)
+    customers = live(harness, "customer", "name, status, sap_customer_number")
+    assert {customers[k][0] for k in renamed} == {f"Renamed {k.lstrip('0')} AG" for k in renamed}
+    assert_equal(customers, truth.customers(sap), "customer")
+    assert harness.watermark("sap_kna1") == watermark
+    assert run_ok(harness, "sap_kna1__reconcile")["rows_staged"] == 0  # nothing differs any more
