@@ -63,7 +63,13 @@ def manifest_extra(bench: Bench, uri: str) -> dict[str, Any]:
     import boto3
 
     endpoint = json.loads(bench.env["AIRFLOW_CONN_LUMINA_LAKE"])["extra"]["endpoint_url"]
-    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=bench.env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=bench.env["AWS_SECRET_ACCESS_KEY"],
+    )
     bucket, _, key = uri.removeprefix("s3://").partition("/")
     document = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
     extra: dict[str, Any] = document.get("extra", {})
@@ -157,6 +163,8 @@ def main() -> None:
     started = time.perf_counter()
     workdir = Path(tempfile.mkdtemp(prefix="lumina-bench-reconcile-"))
     bench = Bench(workdir, args.postgres, None)
+    # The tasks import the package from where the caller's path says (a checkout beside the installed one).
+    bench.env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
     try:
         bench.start()
         result = measure(bench, args.accounts, args.changed)
