@@ -290,25 +290,6 @@ class HanaHook(DbApiHook):
         self.log.info("%d deletions of %s in the change documents", len(keys), plan.table.name)
         return reader.tombstones(plan, keys, stamps, timezone, client)
 
-    def ids(self, obj: str, options: Mapping[str, Any]) -> Iterator[pa.Array]:
-        """Every record id (``_lumina_id``) of ``obj`` in the client: keys only, keyset pages."""
-        import pyarrow as pa
-
-        from lumina_integration.hooks.hana.reader import ID_SEPARATOR
-        from lumina_integration.hooks.hana.sql import select_keys
-
-        opts = self.configure(options)
-        with self.snapshot() as conn:
-            plan = self.plan(conn, obj, opts)
-            after = None
-            while True:
-                rows = conn.execute(select_keys(plan, self._client(opts), after=after, limit=opts.page_rows)).all()
-                if rows:
-                    yield pa.array([ID_SEPARATOR.join(str(v).rstrip() for v in r) for r in rows], pa.string())
-                if len(rows) < opts.page_rows:
-                    return
-                after = list(rows[-1])
-
     def read_ids(self, obj: str, ids: list[str], options: Mapping[str, Any]) -> Iterator[pa.RecordBatch]:
         """The records with these ``_lumina_id`` values (gaps), in groups, in one snapshot."""
         from lumina_integration.hooks.hana import reader

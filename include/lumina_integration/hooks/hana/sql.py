@@ -220,16 +220,6 @@ def select_window(
     return stmt.limit(limit) if limit is not None else stmt
 
 
-def select_keys(plan: ReadPlan, client: str | None, *, after: Sequence[Any] | None = None, limit: int) -> Select[Any]:
-    """One keyset page of every record's key (id-only reconciliation)."""
-    t = plan.table
-    keys = [col(t, k) for k in plan.key]
-    conditions = _client_filter(plan, client)
-    if after is not None:
-        conditions.append(_after(keys[0], keys[1:], after))
-    return select(*keys).where(and_(true(), *conditions)).order_by(*keys).limit(limit)
-
-
 def select_versions(
     plan: ReadPlan, client: str | None, *, after: Sequence[Any] | None = None, limit: int
 ) -> Select[Any]:

@@ -297,20 +297,6 @@ class SalesforceAdapterHook(BaseHook):
         ]
         return tombstones([i for i, _ in inside], [t for _, t in inside], schema, cursor)
 
-    def ids(self, obj: str, options: Mapping[str, Any]) -> Iterator[pa.Array]:
-        """Every live record id of ``obj`` (id-only, for reconciliation)."""
-        import pyarrow as pa
-
-        from lumina_integration.hooks.salesforce import soql
-
-        self.configure(options)
-        reader = self._reader()
-        query = soql.select_all(obj, ["Id"], **self._allowed(obj))
-        count_query = soql.count_all(obj, allowed_objects=self._allowed(obj)["allowed_objects"])
-        schema = pa.schema([pa.field("Id", pa.string())])
-        for batch in reader.read(query, schema, reader.transport_for(query, count_query), include_deleted=False):
-            yield batch.column(0)
-
     def read_ids(self, obj: str, ids: list[str], options: Mapping[str, Any]) -> Iterator[pa.RecordBatch]:
         """The records with these ids (deleted ones included), read over REST in small groups."""
         from lumina_integration.hooks.salesforce import soql
