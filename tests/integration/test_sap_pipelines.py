@@ -154,3 +154,34 @@ def test_a_change_committed_below_the_lookback_is_repaired_by_reconcile(harness:
     assert_equal(customers, truth.customers(sap), "customer")
     assert harness.watermark("sap_kna1") == watermark
     assert run_ok(harness, "sap_kna1__reconcile")["rows_staged"] == 0  # nothing differs any more
+
+
+def test_a_resync_rewrites_the_object_and_keeps_what_it_only_quarantined(harness: Any, sap: SapSystem) -> None:
+    from sqlalchemy import update
+
+    run_ok(harness, "sap_vbak")
+    watermark = harness.watermark("sap_vbak")
+    orders, _ = truth.sales_orders(sap)
+    ahead, archived, broken = sorted(orders)[:3]
+    # Loaded while the system's clock ran a day ahead: the warehouse holds a stamp newer than SAP's.
+    with harness.engine.begin() as conn:
+        conn.exec_driver_sql(
+            f'UPDATE "{harness.schema}".sales_order SET net_value = 1, '
+            f"source_updated_at = source_updated_at + interval '1 day' WHERE source_id = %s",
+            (ahead,),
+        )
+    Mutator(sap).archive_order(archived)  # gone without a change document
+    with sap.engine.begin() as conn:  # its current version cannot be loaded: quarantined, not deleted
+        vbak = sap.table("VBAK")
+        where = (vbak.c["VBELN"] == broken) & (vbak.c["MANDT"] == sap.client)
+        conn.execute(update(vbak).where(where).values(AUDAT="20241399"))
+    before = live(harness, "sales_order", "customer_source_id, order_date, net_value, currency")
+
+    resynced = run_ok(harness, "sap_vbak__resync")
+    assert (resynced["rows_inserted"], resynced["rows_updated"], resynced["rows_deleted"]) == (0, 1, 1)
+    found = live(harness, "sales_order", "customer_source_id, order_date, net_value, currency")
+    expected, impossible = truth.sales_orders(sap)
+    assert broken in impossible and found[broken] == before[broken]  # the last good version stays
+    assert_equal({k: v for k, v in found.items() if k != broken}, expected, "sales_order")
+    assert archived not in found and found[ahead] == expected[ahead]
+    assert harness.watermark("sap_vbak") == watermark

@@ -72,6 +72,7 @@ class LoadOperator(PipelineStepOperator):
             request,
             iter_tables(lake, read_manifest(lake, validated["manifest"])),
             chain.from_iterable(iter_tables(lake, m) for m in quarantine_manifests),
+            read_ids=self._read_ids(lake, raw, mapping) if mode == "resync" else None,
         )
         self.log.info(
             "Loaded %s: %d staged, %d inserted, %d updated, %d unchanged, %d deleted, %d quarantined; "
@@ -94,6 +95,19 @@ class LoadOperator(PipelineStepOperator):
                 "deleted": result.rows_deleted,
             }
         return result.to_xcom()
+
+    @staticmethod
+    def _read_ids(lake: Any, raw: Any, mapping: Any) -> Any:
+        """Every id the extract read (quarantined records included), as the key column they fill."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        from lumina_integration.staging.parts import iter_tables
+
+        key = mapping.source_key()
+        for table in iter_tables(lake, raw, columns=[key.id_field]):
+            ids = pc.drop_null(table.column(key.id_field).cast(pa.string()))
+            yield pa.table({key.id_column: ids})
 
     def _schema_drift(self, plan: dict[str, Any]) -> Any:
         """The change log and snapshot the plan step left in the lake, if it checked the schema."""

@@ -6,7 +6,8 @@ versions read -> advance the watermark (scheduled runs only) -> schema change lo
 and field coverage -> audit row -> commit. A refresh run updates only its columns, only where
 they differ, only on rows not changed since the refresh read them. A resync run rewrites every row
 of its source (the key constants in ``scope``) that no other run loaded since the resync began
-reading: read rows win whatever their stamps say, rows it did not read become tombstones.
+reading: read rows win whatever their stamps say, rows whose id it did not read become tombstones
+(an id it read but had to quarantine keeps its last good row).
 A failure anywhere before the commit rolls everything back: the warehouse and the watermark
 stay exactly as they were, and the retried task starts over from the staged files.
 """
@@ -37,6 +38,7 @@ from lumina_integration.warehouse.dialects import Dialect, dialect_for
 
 STAGE = "lumina_stage"
 LATEST = "lumina_stage_latest"
+READ_IDS = "lumina_stage_read_ids"  # resync runs: every id the source returned, loadable or not
 SEQ = "_lumina_seq"
 
 
@@ -208,14 +210,26 @@ class _Merge:
             f"DELETE FROM {self.target} WHERE EXISTS (SELECT 1 FROM {self.q(LATEST)} s WHERE {self._tombstone_match()})"
         )
 
+    def id_column(self, scope: dict[str, str]) -> str:
+        """The one key column a source's records fill (the others are the scope's constants)."""
+        (column,) = [k for k in self.keys if k not in scope]
+        return column
+
+    def create_read_ids(self, scope: dict[str, str]) -> list[str]:
+        return [
+            f"DROP TABLE IF EXISTS {self.q(READ_IDS)}",
+            f"CREATE TEMPORARY TABLE {self.q(READ_IDS)} ({self.q(self.id_column(scope))} TEXT NOT NULL)",
+        ]
+
     def _unread(self, scope: dict[str, str]) -> str:
-        """Rows of the resync's source that its read did not return, and no run loaded since it began."""
+        """Rows of the resync's source whose id its read did not return, and no run loaded since it began."""
         conditions = [f"{self.target}.{self.q(c)} = :scope_{i}" for i, c in enumerate(sorted(scope))]
+        key = self.q(self.id_column(scope))
         return " AND ".join(
             [
                 *conditions,
                 f"{self.target}.{self.q(LOADED_AT_COLUMN)} <= :read_started_at",
-                f"NOT EXISTS (SELECT 1 FROM {self.q(LATEST)} s WHERE {self._key_match(self.target, 's')})",
+                f"NOT EXISTS (SELECT 1 FROM {self.q(READ_IDS)} r WHERE r.{key} = {self.target}.{key})",
             ]
         )
 
@@ -294,8 +308,14 @@ def load_run(
     request: LoadRequest,
     canonical: Iterable[pa.Table],
     quarantined: Iterable[pa.Table] = (),
+    read_ids: Iterable[pa.Table] | None = None,
 ) -> LoadResult:
-    """Load one run's canonical parts and quarantine rows in a single transaction."""
+    """Load one run's canonical parts and quarantine rows in a single transaction.
+
+    ``read_ids``: resync runs only, every id the source returned (one column, named as the key
+    column the records fill), so a record whose current version was quarantined is not taken for
+    a deleted one.
+    """
     now = datetime.now(UTC)
     with engine.begin() as conn:
         d = dialect_for(conn)
@@ -304,8 +324,12 @@ def load_run(
         before = state.lock_watermark(conn, d, schema, request.pipeline_id)
 
         refresh, resync = request.mode == "refresh", request.mode == "resync"
-        if resync and (not request.scope or request.read_started_at is None or request.as_of is None):
-            raise ValueError("a resync load needs its source's key constants, when its read began and its as-of")
+        if resync and (
+            not request.scope or request.read_started_at is None or request.as_of is None or read_ids is None
+        ):
+            raise ValueError(
+                "a resync load needs its source's key constants, when its read began, its as-of and the ids it read"
+            )
         merge = _Merge(d, schema, request.entity, request.refresh_columns if refresh else None, resync=resync)
         for statement in merge.create_stage():
             conn.execute(text(statement))
@@ -332,6 +356,10 @@ def load_run(
             delete_sql = merge.soft_delete() if request.deletes == "soft" else merge.hard_delete()
             deleted = conn.execute(text(delete_sql), params).rowcount
             if resync:
+                assert read_ids is not None
+                for statement in merge.create_read_ids(request.scope):
+                    conn.execute(text(statement))
+                d.fill_stage(conn, READ_IDS, [merge.id_column(request.scope)], read_ids)
                 soft = request.deletes == "soft"
                 unread = merge.soft_delete_unread(request.scope) if soft else merge.hard_delete_unread(request.scope)
                 deleted += conn.execute(text(unread), params).rowcount
@@ -357,6 +385,7 @@ def load_run(
         write_audit(conn, d, schema, request, result, now)
         conn.execute(text(f"DROP TABLE IF EXISTS {d.quote(STAGE)}"))
         conn.execute(text(f"DROP TABLE IF EXISTS {d.quote(LATEST)}"))
+        conn.execute(text(f"DROP TABLE IF EXISTS {d.quote(READ_IDS)}"))
         failpoints.hit("load.before_commit")
     failpoints.hit("load.after_commit")
     return result

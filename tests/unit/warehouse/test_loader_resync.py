@@ -1,5 +1,6 @@
 """A resync load: the source's read rewrites its rows whatever their stamps, and tombstones the
-rows it did not read; other sources' rows and rows loaded after the read began are left alone."""
+rows whose ids it did not read; other sources' rows, rows loaded after the read began and rows whose
+current version the run had to quarantine are left alone."""
 
 from __future__ import annotations
 
@@ -64,7 +65,7 @@ def test_a_resync_rewrites_its_source_and_nothing_else(warehouse: tuple[Any, str
         engine,
         schema,
         request("r1", advance=True),
-        [rows("sf", {"a": ("a1", ahead), "b": ("b1", T0), "c": ("c1", T0)})],
+        [rows("sf", {"a": ("a1", ahead), "b": ("b1", T0), "c": ("c1", T0), "q": ("q1", T0)})],
     )
     load_run(engine, schema, request("r2"), [rows("crm", {"a": ("other system", T0)})])
     read_started_at = datetime.now(UTC)
@@ -73,7 +74,9 @@ def test_a_resync_rewrites_its_source_and_nothing_else(warehouse: tuple[Any, str
 
     as_of = T0 + timedelta(days=2)
     resync = request("r4", mode="resync", scope={"source_system": "sf"}, read_started_at=read_started_at, as_of=as_of)
-    result = load_run(engine, schema, resync, [rows("sf", {"a": ("a0", T0), "b": ("b0", T0)})])
+    # "q" was read, but its current version went to quarantine: only "c" was not read at all.
+    read = [pa.table({"source_id": ["a", "b"]}), pa.table({"source_id": ["q"]})]
+    result = load_run(engine, schema, resync, [rows("sf", {"a": ("a0", T0), "b": ("b0", T0)})], read_ids=read)
 
     assert (result.rows_inserted, result.rows_updated, result.rows_deleted) == (0, 1, 1)
     assert state(warehouse) == {
@@ -81,6 +84,7 @@ def test_a_resync_rewrites_its_source_and_nothing_else(warehouse: tuple[Any, str
         ("sf", "b"): ("b3", False, T0 + timedelta(days=3)),  # loaded after the read began: guarded
         ("sf", "c"): ("c1", True, as_of),  # not read: a tombstone stamped with the source's clock
         ("sf", "d"): ("d3", False, T0),  # loaded after the read began: not tombstoned
+        ("sf", "q"): ("q1", False, T0),  # read but quarantined: the last good version stays
         ("crm", "a"): ("other system", False, T0),  # another source: untouched
     }
     with engine.connect() as conn:
@@ -88,10 +92,14 @@ def test_a_resync_rewrites_its_source_and_nothing_else(warehouse: tuple[Any, str
     assert watermark.astimezone(UTC) == T0 + timedelta(days=10)  # the first run's; the resync kept it
 
 
-@pytest.mark.parametrize("missing", ["scope", "read_started_at", "as_of"])
+@pytest.mark.parametrize("missing", ["scope", "read_started_at", "as_of", "read_ids"])
 def test_a_resync_without_its_scope_or_read_time_is_refused(warehouse: tuple[Any, str], missing: str) -> None:
     engine, schema = warehouse
     given: dict[str, Any] = {"scope": {"source_system": "sf"}, "read_started_at": T0, "as_of": T0}
-    given[missing] = {} if missing == "scope" else None
+    read_ids = None if missing == "read_ids" else [pa.table({"source_id": ["a"]})]
+    if missing != "read_ids":
+        given[missing] = {} if missing == "scope" else None
     with pytest.raises(ValueError, match="a resync load needs"):
-        load_run(engine, schema, request("r1", mode="resync", **given), [rows("sf", {"a": ("a", T0)})])
+        load_run(
+            engine, schema, request("r1", mode="resync", **given), [rows("sf", {"a": ("a", T0)})], read_ids=read_ids
+        )
