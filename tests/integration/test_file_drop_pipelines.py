@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import csv
+import io
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -185,3 +187,41 @@ def test_hand_written_taskflow_dag_reuses_the_operators(harness: Any) -> None:
         "SELECT COUNT(*) FROM {s}.support_case WHERE status <> 'closed' AND priority IN ('high', 'critical')"
     )[0][0]
     assert reported == expected and expected > 0
+
+
+def backdate(bucket: str, key: str, when: datetime) -> None:
+    """Give an object the LastModified S3 gives a multipart upload: the time it was initiated.
+
+    A large export whose upload began before the lookback looks older than every window once it
+    completes. moto stamps the completion instead, so the test sets the stamp as S3 would.
+    """
+    from moto.core.models import DEFAULT_ACCOUNT_ID
+    from moto.s3.models import s3_backends
+
+    stored = s3_backends[DEFAULT_ACCOUNT_ID]["global"].get_object(bucket, key)
+    assert stored is not None
+    stored.last_modified = when.astimezone(UTC).replace(tzinfo=None)
+
+
+@pytest.mark.integration
+def test_a_replaced_file_stamped_below_the_window_is_read_by_reconcile(harness: Any) -> None:
+    initial = file_drops.accounts_initial(n=100)
+    harness.drop(initial)
+    harness.load_result(harness.run(CRM))
+    key = "crm/accounts/accounts_full_part1.csv"
+    edited = initial.files[key].decode().replace("2026-11-01T00:", "2026-11-02T00:").replace("Company ", "Renamed ")
+    harness.drop(file_drops.Drop(files={key: edited.encode()}))  # a new version: a new ETag
+    backdate("lumina-landing", key, datetime.now(UTC) - timedelta(hours=2))  # below the 1-hour lookback
+    missed = harness.load_result(harness.run(CRM))
+    assert missed["rows_staged"] == 0, "the incremental window saw the backdated file"
+    watermark = harness.watermark(CRM)
+
+    reconciled = harness.load_result(harness.run(f"{CRM}__reconcile"))
+    assert reconciled["rows_inserted"] == 0 and reconciled["rows_updated"] > 0
+    names = {r["AccountId"]: r["AccountName"].strip() for r in csv.DictReader(io.StringIO(edited))}
+    stored = dict(harness.rows("SELECT source_id, name FROM {s}.customer WHERE source_id = ANY(:i)", i=list(names)))
+    assert stored and all(stored[i] == names[i] for i in stored)
+    assert any(name.startswith("Renamed ") for name in stored.values())
+    assert harness.watermark(CRM) == watermark
+    # The ledger now holds the new version: the next reconcile reads no file.
+    assert harness.load_result(harness.run(f"{CRM}__reconcile"))["rows_staged"] == 0

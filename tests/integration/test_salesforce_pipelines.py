@@ -4,6 +4,7 @@ warehouse must equal the org record for record: no duplicates, no lost changes, 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -280,3 +281,95 @@ def test_a_backfill_of_an_interval_45_days_back_runs_green_and_loads_its_records
     }
     assert set(binned) <= deleted
     assert_warehouse_equals_org(harness, org, "salesforce_account")
+
+
+def modstamps(org: Any) -> dict[str, Any]:
+    from lumina_sandbox.salesforce.clock import parse_datetime
+
+    return {r["Id"]: parse_datetime(r["SystemModstamp"]) for r in org.truth("Account", ["Id", "SystemModstamp"])}
+
+
+def test_an_update_stamped_below_the_lookback_is_repaired_by_the_next_reconcile(harness: Any, salesforce: Any) -> None:
+    org = salesforce.org
+    run_ok(harness, "salesforce_account")
+    watermark = harness.watermark("salesforce_account")
+    # Committed two hours behind the watermark, far below its 10-minute lookback: no window reads it.
+    below = watermark - timedelta(hours=2)
+    older = sorted(i for i, stamp in modstamps(org).items() if stamp < below)[:4]
+    org.update("Account", [{"Id": i, "Phone": "+1 555 0100"} for i in older], modstamp=below)
+    org.advance(120)
+    missed = run_ok(harness, "salesforce_account")
+    assert missed["rows_inserted"] == missed["rows_updated"] == 0
+    watermark = harness.watermark("salesforce_account")
+
+    reconciled = run_ok(harness, "salesforce_account__reconcile")
+    assert (reconciled["rows_inserted"], reconciled["rows_updated"], reconciled["rows_deleted"]) == (0, 4, 0)
+    phones = dict(harness.rows("SELECT source_id, phone FROM {s}.customer WHERE source_id = ANY(:ids)", ids=older))
+    assert phones == dict.fromkeys(older, "+1 555 0100")
+    assert_warehouse_equals_org(harness, org, "salesforce_account")
+    assert harness.watermark("salesforce_account") == watermark
+    # Nothing differs any more: the next reconcile reads no record by id.
+    assert run_ok(harness, "salesforce_account__reconcile")["rows_staged"] == 0
+
+
+def test_a_source_clock_behind_the_watermark_beyond_the_lookback_fails_the_plan(
+    harness: Any, salesforce: Any, capfd: Any
+) -> None:
+    org = salesforce.org
+    run_ok(harness, "salesforce_account")
+    watermark = harness.watermark("salesforce_account")
+    org.set_time(watermark - timedelta(minutes=30))  # the org's clock stepped back 30 min; the lookback is 10
+    run = harness.run("salesforce_account")
+    assert str(run.state) == "failed"
+    plan = run.get_task_instance("plan")
+    assert str(plan.state) == "failed" and plan.try_number == 1  # not retried
+    assert str(run.get_task_instance("extract").state) != "success"
+    output = "".join(capfd.readouterr())
+    assert "is behind the watermark" in output and "more than the lookback 0:10:00" in output
+    assert f"the watermark {watermark.isoformat()}" in output
+    assert harness.watermark("salesforce_account") == watermark
+
+
+OTHER_SOURCES = (
+    "SELECT source_id, source_updated_at, _is_deleted FROM {s}.customer WHERE source_system <> 'salesforce' ORDER BY 1"
+)
+
+
+def test_a_resync_rewrites_newer_rows_and_tombstones_unread_ones_without_moving_the_watermark(
+    harness: Any, salesforce: Any
+) -> None:
+    from lumina_sandbox import file_drops
+
+    org = salesforce.org
+    harness.drop(file_drops.accounts_initial())
+    run_ok(harness, "filedrop_crm_accounts")  # another source's rows in the same table: never touched
+    legacy = harness.rows(OTHER_SOURCES)
+    accounts = sorted(org.ids("Account"))
+    changed, purged = accounts[0], accounts[1]
+    # The org's clock ran a day ahead; a change was loaded with that stamp; then the clock was put right.
+    org.advance(86400)
+    org.update("Account", [{"Id": changed, "Name": "Stamped a day ahead"}])
+    org.advance(120)
+    run_ok(harness, "salesforce_account")
+    org.advance(-86400)
+    org.update("Account", [{"Id": changed, "Name": "Corrected after the clock fix"}])
+    watermark = harness.watermark("salesforce_account")
+    (ahead,) = harness.rows("SELECT source_updated_at FROM {s}.customer WHERE source_id = :i", i=changed)[0]
+    assert ahead > modstamps(org)[changed]  # the warehouse's stamp is newer than the org's
+
+    # The reconcile cannot fix it: the cursor guard keeps the newer row.
+    assert run_ok(harness, "salesforce_account__reconcile")["rows_updated"] == 0
+    org.purge("Account", [purged])  # a hard delete since
+
+    resynced = run_ok(harness, "salesforce_account__resync")
+    assert (resynced["rows_inserted"], resynced["rows_updated"], resynced["rows_deleted_unread"]) == (0, 1, 1)
+    assert harness.rows("SELECT name FROM {s}.customer WHERE source_id = :i", i=changed) == [
+        ("Corrected after the clock fix",)
+    ]
+    assert harness.rows("SELECT _is_deleted FROM {s}.customer WHERE source_id = :i", i=purged) == [(True,)]
+    assert_warehouse_equals_org(harness, org, "salesforce_account")
+    assert harness.watermark("salesforce_account") == watermark
+    assert harness.rows(OTHER_SOURCES) == legacy
+    # A second resync finds nothing to change.
+    again = run_ok(harness, "salesforce_account__resync")
+    assert again["rows_inserted"] == again["rows_updated"] == again["rows_deleted"] == again["rows_deleted_unread"] == 0

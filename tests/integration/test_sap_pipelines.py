@@ -133,3 +133,55 @@ def test_initial_load_then_every_kind_of_change(harness: Any, sap: SapSystem) ->
         again = run_ok(harness, dag_id)
         assert again["rows_inserted"] == again["rows_updated"] == again["rows_deleted"] == 0, dag_id
     assert_warehouse_equals_sap(harness, sap)
+
+
+def test_a_change_committed_below_the_lookback_is_repaired_by_reconcile(harness: Any, sap: SapSystem) -> None:
+    run_ok(harness, "sap_kna1")
+    watermark = harness.watermark("sap_kna1")
+    renamed = sorted(truth.customers(sap))[:3]
+    # A change stamped two days behind the watermark: below the 1-hour lookback, and below the
+    # midnight that KNA1's day-granular windows start at.
+    Mutator(sap).change_customers(renamed, at=watermark - timedelta(days=2))
+    sap.advance(SAFETY_LAG.total_seconds() + 60)
+    missed = run_ok(harness, "sap_kna1")
+    assert missed["rows_inserted"] == missed["rows_updated"] == 0
+    watermark = harness.watermark("sap_kna1")
+
+    reconciled = run_ok(harness, "sap_kna1__reconcile")
+    assert (reconciled["rows_inserted"], reconciled["rows_updated"], reconciled["rows_deleted"]) == (0, 3, 0)
+    customers = live(harness, "customer", "name, status, sap_customer_number")
+    assert {customers[k][0] for k in renamed} == {f"Renamed {k.lstrip('0')} AG" for k in renamed}
+    assert_equal(customers, truth.customers(sap), "customer")
+    assert harness.watermark("sap_kna1") == watermark
+    assert run_ok(harness, "sap_kna1__reconcile")["rows_staged"] == 0  # nothing differs any more
+
+
+def test_a_resync_rewrites_the_object_and_keeps_what_it_only_quarantined(harness: Any, sap: SapSystem) -> None:
+    from sqlalchemy import update
+
+    run_ok(harness, "sap_vbak")
+    watermark = harness.watermark("sap_vbak")
+    orders, _ = truth.sales_orders(sap)
+    ahead, archived, broken = sorted(orders)[:3]
+    # Loaded while the system's clock ran a day ahead: the warehouse holds a stamp newer than SAP's.
+    with harness.engine.begin() as conn:
+        conn.exec_driver_sql(
+            f'UPDATE "{harness.schema}".sales_order SET net_value = 1, '
+            f"source_updated_at = source_updated_at + interval '1 day' WHERE source_id = %s",
+            (ahead,),
+        )
+    Mutator(sap).archive_order(archived)  # gone without a change document
+    with sap.engine.begin() as conn:  # its current version cannot be loaded: quarantined, not deleted
+        vbak = sap.table("VBAK")
+        where = (vbak.c["VBELN"] == broken) & (vbak.c["MANDT"] == sap.client)
+        conn.execute(update(vbak).where(where).values(AUDAT="20241399"))
+    before = live(harness, "sales_order", "customer_source_id, order_date, net_value, currency")
+
+    resynced = run_ok(harness, "sap_vbak__resync")
+    assert (resynced["rows_inserted"], resynced["rows_updated"], resynced["rows_deleted_unread"]) == (0, 1, 1)
+    found = live(harness, "sales_order", "customer_source_id, order_date, net_value, currency")
+    expected, impossible = truth.sales_orders(sap)
+    assert broken in impossible and found[broken] == before[broken]  # the last good version stays
+    assert_equal({k: v for k, v in found.items() if k != broken}, expected, "sales_order")
+    assert archived not in found and found[ahead] == expected[ahead]
+    assert harness.watermark("sap_vbak") == watermark

@@ -119,8 +119,14 @@ def _doc_md(spec: PipelineSpec, mapping: Mapping, shown: Path) -> str:
 
 
 MAINTENANCE_DOCS = {
-    "reconcile": "Compares every live record id of the source with the warehouse: ids the source no longer has "
-    "(hard deletes, purged recycle bins) become tombstones; ids the warehouse lacks are read and loaded.",
+    "reconcile": "Compares every live record's (id, change stamp) in the source with the warehouse's: ids the "
+    "source no longer has (hard deletes, purged recycle bins) become tombstones; ids the warehouse lacks, and "
+    "records whose stamp is newer than the warehouse's (updates stamped below the lookback), are read and loaded. "
+    "File drops: every file version the ledger lacks is read, whatever its LastModified.",
+    "resync": "Manual only. Reads the whole object as of the source's clock and rewrites its rows in one "
+    "transaction: every row read replaces the warehouse's, even one with a newer stamp (after a source clock "
+    "stepped back), and rows of this source it did not read become tombstones. Rows another run loaded since "
+    "the resync began reading keep the usual cursor guard. The watermark does not move.",
     "refresh": "Re-reads the id and the formula fields (values that change without a cursor bump) of every live "
     "record, plus mapped fields no load has filled yet (a column-only backfill), and updates only the rows "
     "whose values differ.",
@@ -182,19 +188,32 @@ def build_dag(spec: PipelineSpec, mapping: Mapping, shown: Path) -> DAG:
     return dag
 
 
+def _can_resync(spec: PipelineSpec, mapping: Mapping) -> bool:
+    """The adapter reads whole objects, and the mapping says which warehouse rows are this source's."""
+    if "resync" not in adapter_info(spec.source.type).maintenance:
+        return False
+    try:
+        mapping.source_key()
+    except ValueError:
+        return False
+    return True
+
+
 def build_maintenance_dags(spec: PipelineSpec, mapping: Mapping, shown: Path) -> list[DAG]:
-    """``<dag_id>__reconcile`` and ``<dag_id>__refresh``, for the kinds the spec schedules."""
+    """``<dag_id>__reconcile`` and ``<dag_id>__refresh`` for the kinds the spec schedules, and
+    ``<dag_id>__resync`` (manual only) for every pipeline whose adapter reads whole objects."""
     dags = []
-    for kind in ("reconcile", "refresh"):
-        schedule = getattr(spec.maintenance, kind)
-        if not schedule:
+    kinds: tuple[RunMode, ...] = ("reconcile", "refresh", "resync")
+    for kind in kinds:
+        schedule = None if kind == "resync" else getattr(spec.maintenance, kind)
+        if not (schedule or (kind == "resync" and _can_resync(spec, mapping))):
             continue
         dag = DAG(
             dag_id=f"{spec.dag_id}__{kind}",
             description=f"{kind} of {spec.dag_id} ({spec.source.object} -> {mapping.entity})",
             doc_md="\n\n".join([f"### {spec.dag_id}__{kind}", MAINTENANCE_DOCS[kind], _doc_md(spec, mapping, shown)]),
             # No data interval: each run looks at the whole object as of the source's clock.
-            schedule=CronTriggerTimetable(schedule, timezone="UTC"),
+            schedule=CronTriggerTimetable(schedule, timezone="UTC") if schedule else None,
             catchup=False,
             max_active_runs=1,
             **_dag_kwargs(spec, mapping),

@@ -133,7 +133,8 @@ class MaintenanceSpec(_Strict):
     """Periodic runs beside the incremental one, each its own DAG (``<dag_id>__<kind>``).
 
     Args:
-        reconcile: schedule of the id reconciliation (hard deletes, gaps); None: no such DAG.
+        reconcile: schedule of the version reconciliation (hard deletes, gaps, updates stamped below
+            the lookback); None: no such DAG. (``<dag_id>__resync`` is manual only: no schedule.)
         refresh: schedule of the formula refresh and column-only backfills; None: no such DAG.
     """
 

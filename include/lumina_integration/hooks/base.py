@@ -10,7 +10,11 @@ for with ``hasattr`` (ADR 0001):
 - ``bind(run: RunContext)``: receive the run's checkpoint store and past API spending;
 - ``fields(obj) -> list[SourceField]``: typed field metadata, for schema drift detection;
 - ``estimate(obj, window, options) -> dict``: the cost of a window, checked against budgets;
-- ``ids(obj, options) -> Iterator[pa.Array]``: every live record id, for reconciliation;
+- ``versions(obj, stamp_field, options) -> Iterator[RecordBatch]``: ``(id, stamp)`` of every live
+  record, for reconciliation (see :mod:`lumina_integration.reconcile`);
+- ``reconcile(obj, known, as_of, options, stamp_field=...) -> Iterator[RecordBatch]``: tombstones for
+  ``known`` ids the source lacks, and the records the warehouse lacks or holds an older version of.
+  A source without it (file drops) is reconciled by reading every resource version the ledger lacks;
 - ``read_ids(obj, ids, options) -> Iterator[RecordBatch]``: records by id (repairs gaps);
 - ``read_columns(obj, fields, options) -> Iterator[RecordBatch]``: ``fields`` of every live
   record, for formula refreshes and column-only backfills;

@@ -20,7 +20,8 @@ class AdapterInfo:
 
     Attributes:
         pool: the Airflow pool the tasks that call the system run in (sized below its limits).
-        maintenance: the maintenance runs it supports (``reconcile``, ``refresh``).
+        maintenance: the maintenance runs it supports (``reconcile``, ``refresh``, ``resync``: a full
+            read of the object that rewrites its rows, offered as a manual DAG for every pipeline).
     """
 
     name: str
@@ -40,6 +41,9 @@ ADAPTERS: dict[str, AdapterInfo] = {
         options_model="lumina_integration.hooks.file_drop_options.FileDropOptions",
         description="CSV, JSON and XML exports landing under an S3 prefix",
         pool="file_drop",
+        # Reconcile re-reads every file version the ledger lacks. No resync: a landing prefix holds
+        # delta exports, not an image of the source, so a record absent from it is not a deletion.
+        maintenance=("reconcile",),
     ),
     "salesforce": AdapterInfo(
         name="salesforce",
@@ -48,7 +52,7 @@ ADAPTERS: dict[str, AdapterInfo] = {
         options_model="lumina_integration.hooks.salesforce.options.SalesforceOptions",
         description="Salesforce sObjects over REST or Bulk API 2.0, incremental by SystemModstamp",
         pool="salesforce_api",
-        maintenance=("reconcile", "refresh"),
+        maintenance=("reconcile", "refresh", "resync"),
     ),
     "sap_hana": AdapterInfo(
         name="sap_hana",
@@ -57,7 +61,7 @@ ADAPTERS: dict[str, AdapterInfo] = {
         options_model="lumina_integration.hooks.hana.options.HanaOptions",
         description="SAP ERP tables and CDS views over SQL on HANA (hdbcli), by change stamps and change documents",
         pool="sap_hana",
-        maintenance=("reconcile",),
+        maintenance=("reconcile", "resync"),
     ),
 }
 

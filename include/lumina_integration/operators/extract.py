@@ -3,14 +3,17 @@
 What is read depends on the run's mode (decided by ``plan``):
 - ``incremental``: the records whose cursor is in the window (deletions as tombstones);
 - ``reconcile``: tombstones for warehouse ids the source no longer has, plus the records the
-  warehouse lacks (the adapter compares every live id);
-- ``refresh``: the id and the refreshed fields of every live record.
+  warehouse lacks or holds with an older stamp (the adapter compares every live record's
+  ``(key, stamp)`` with the warehouse's); for file drops, every file version the ledger lacks;
+- ``refresh``: the id and the refreshed fields of every live record;
+- ``resync``: every record of the object, as an incremental read of ``[beginning, source clock)``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import asdict
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from lumina_integration.operators.base import PipelineStepOperator
@@ -64,6 +67,7 @@ class ExtractOperator(PipelineStepOperator):
         return {"manifest": manifest.uri, "rows": manifest.rows, "sources": len(sources)}
 
     def _batches(self, adapter: Any, plan: dict[str, Any]) -> Iterator[pa.RecordBatch]:
+        from lumina_integration.warehouse.state import loaded_versions
         from lumina_integration.window import Window, parse_instant
 
         spec = self.spec
@@ -76,23 +80,29 @@ class ExtractOperator(PipelineStepOperator):
             return
         if plan.get("fields"):
             options["fields"] = plan["fields"]
-        if mode == "reconcile":
-            as_of = parse_instant(plan["source_now"])
-            yield from adapter.reconcile(spec.source.object, self._known_ids(), as_of, options)
-            return
         window = Window.from_xcom(plan["window"])
+        if mode == "reconcile" and hasattr(adapter, "reconcile"):
+            yield from self._reconcile_records(adapter, parse_instant(plan["source_now"]) or window.end, options)
+            return
         already: frozenset[tuple[str, str]] = frozenset()
-        if not plan["reprocess"]:
-            from lumina_integration.warehouse.state import loaded_versions
-
+        # A continuing run skips the source versions loaded since its window began. A reconcile of
+        # a resource-level source (file drops) reads every version the ledger lacks, whatever its
+        # modification time says (a replaced file whose LastModified is below every window).
+        if mode == "reconcile" or not plan["reprocess"]:
             target = self.warehouse()
-            already = loaded_versions(target.engine, target.schema, spec.pipeline_id, window.start)
+            since = None if mode == "reconcile" else window.start
+            already = loaded_versions(target.engine, target.schema, spec.pipeline_id, since)
         yield from adapter.read(spec.source.object, window, options, already_loaded=already)
 
-    def _known_ids(self) -> pa.Array:
+    def _reconcile_records(self, adapter: Any, as_of: datetime, options: dict[str, Any]) -> Iterator[pa.RecordBatch]:
+        """The adapter compares the source's ``(key, stamp)`` of every live record with the warehouse's."""
         from lumina_integration.transforms.mapping import load_mapping
-        from lumina_integration.warehouse.ids import live_source_ids
+        from lumina_integration.warehouse.ids import live_source_versions
 
         mapping = load_mapping(self.spec.mapping)
         target = self.warehouse()
-        return live_source_ids(target.engine, target.schema, mapping.entity_schema(), mapping.source_key())
+        known = live_source_versions(target.engine, target.schema, mapping.entity_schema(), mapping.source_key())
+        stamp_field = mapping.source_cursor()
+        if stamp_field is None:
+            self.log.warning("The mapping computes the cursor column: reconciling ids only, not versions")
+        yield from adapter.reconcile(self.spec.source.object, known, as_of, options, stamp_field=stamp_field)

@@ -30,7 +30,8 @@ class LoadOperator(PipelineStepOperator):
         from lumina_integration.window import Window, parse_instant
 
         spec, lake = self.spec, self.lake()
-        schema = load_mapping(spec.mapping).entity_schema()
+        mapping = load_mapping(spec.mapping)
+        schema = mapping.entity_schema()
         plan = self.upstream(context, "plan")
         raw = read_manifest(lake, self.upstream(context, "extract")["manifest"])
         validated = self.upstream(context, "validate")
@@ -56,6 +57,9 @@ class LoadOperator(PipelineStepOperator):
             bulk_jobs=int(raw.extra.get("bulk_jobs") or 0),
             schema_drift=self._schema_drift(plan),
             fields_covered=plan.get("fields_covered"),
+            # A resync rewrites the rows of this source (its key constants) that it did not read.
+            scope=mapping.source_key().constants if mode == "resync" else {},
+            read_started_at=parse_instant(plan.get("read_started_at")),
         )
         quarantine_manifests = [
             read_manifest(lake, transformed["quarantine"]),
@@ -68,6 +72,7 @@ class LoadOperator(PipelineStepOperator):
             request,
             iter_tables(lake, read_manifest(lake, validated["manifest"])),
             chain.from_iterable(iter_tables(lake, m) for m in quarantine_manifests),
+            read_ids=self._read_ids(lake, raw, mapping) if mode == "resync" else None,
         )
         self.log.info(
             "Loaded %s: %s; watermark %s -> %s",
@@ -84,6 +89,19 @@ class LoadOperator(PipelineStepOperator):
                 "deleted": result.rows_deleted,
             }
         return result.to_xcom()
+
+    @staticmethod
+    def _read_ids(lake: Any, raw: Any, mapping: Any) -> Any:
+        """Every id the extract read (quarantined records included), as the key column they fill."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        from lumina_integration.staging.parts import iter_tables
+
+        key = mapping.source_key()
+        for table in iter_tables(lake, raw, columns=[key.id_field]):
+            ids = pc.drop_null(table.column(key.id_field).cast(pa.string()))
+            yield pa.table({key.id_column: ids})
 
     def _schema_drift(self, plan: dict[str, Any]) -> Any:
         """The change log and snapshot the plan step left in the lake, if it checked the schema."""

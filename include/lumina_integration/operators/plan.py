@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
+from lumina_integration.hooks.base import StopRun
 from lumina_integration.operators.base import PipelineStepOperator
 from lumina_integration.window import Window
 
@@ -12,6 +13,24 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from lumina_integration.factory.spec import PipelineSpec
+
+
+class SourceClockBehind(StopRun):
+    """The source's clock is further behind the watermark than the lookback reaches: what it stamps
+    now would land below every window. Retrying would not help; the clock has to be fixed."""
+
+
+def check_source_clock(spec: PipelineSpec, source_now: datetime, watermark: datetime) -> None:
+    """Refuse to continue when ``source_now`` is behind ``watermark`` by more than the lookback."""
+    behind = watermark - source_now
+    if behind > spec.window.lookback:
+        raise SourceClockBehind(
+            f"{spec.dag_id}: the source clock {source_now.isoformat()} is behind the watermark "
+            f"{watermark.isoformat()} by {behind}, more than the lookback {spec.window.lookback}: records the "
+            f"source stamps now would fall below every window and never be read. Fix the source's clock (runs "
+            f"continue once it passes {(watermark - spec.window.lookback).isoformat()}), then run "
+            f"{spec.dag_id}__reconcile to read what was stamped in between."
+        )
 
 
 def plan_window(
@@ -28,7 +47,8 @@ def plan_window(
     - a manual run with ``window_start``/``window_end`` params reprocesses exactly that window;
     - a backfill run reprocesses its data interval;
     - neither moves the live watermark;
-    - any other run continues from the watermark (minus the lookback) and advances it.
+    - any other run continues from the watermark (minus the lookback) and advances it; it fails
+      (:class:`SourceClockBehind`) when the source's clock is behind the watermark by more than the lookback.
     Every window ends no later than the source's own clock minus the safety lag.
     """
     cap = source_now - spec.window.safety_lag
@@ -40,6 +60,8 @@ def plan_window(
         end = min(interval[1], cap)
         window, advance, reason = Window(min(interval[0], end), end), False, "backfill of its data interval"
     else:
+        if watermark is not None:
+            check_source_clock(spec, source_now, watermark)
         end = min(interval[1], cap) if (run_type == "scheduled" and interval is not None) else cap
         start = watermark - spec.window.lookback if watermark is not None else spec.window.initial_start
         window = Window(min(start, end) if start is not None else None, end)
@@ -55,26 +77,34 @@ def plan_window(
     }
 
 
-RunMode = Literal["incremental", "reconcile", "refresh"]
-RUN_MODES = ("incremental", "reconcile", "refresh")
+RunMode = Literal["incremental", "reconcile", "refresh", "resync"]
+RUN_MODES = ("incremental", "reconcile", "refresh", "resync")
 
 
-def maintenance_window(source_now: datetime) -> dict[str, Any]:
-    """Reconcile and refresh runs look at every live record as of the source's clock."""
-    return {
+def maintenance_window(source_now: datetime, mode: RunMode = "reconcile") -> dict[str, Any]:
+    """Maintenance runs look at every live record as of the source's clock and never move the watermark.
+
+    A resync also notes when it began reading (the worker's clock, like the rows' ``_lumina_loaded_at``):
+    its load rewrites only rows no other run loaded since then.
+    """
+    plan = {
         "window": Window(None, source_now).to_xcom(),
         "advance_watermark": False,
         "reprocess": True,
         "reason": "whole object as of the source clock",
     }
+    if mode == "resync":
+        plan["read_started_at"] = datetime.now(UTC).isoformat()
+    return plan
 
 
 class PlanOperator(PipelineStepOperator):
     """Reads the state and the source's clock and schema; returns what the next steps do.
 
     Args:
-        mode: ``incremental`` (the pipeline's own DAG), ``reconcile`` (id comparison: hard deletes
-            and gaps) or ``refresh`` (formula fields and column-only backfills).
+        mode: ``incremental`` (the pipeline's own DAG), ``reconcile`` (version comparison: hard
+            deletes, gaps, updates stamped below the lookback), ``refresh`` (formula fields and
+            column-only backfills) or ``resync`` (the whole object rewritten, the watermark kept).
     """
 
     ui_color = "#f4f0fa"
@@ -107,13 +137,17 @@ class PlanOperator(PipelineStepOperator):
                     requested=self._requested(context),
                 )
             else:
-                plan = {**maintenance_window(source_now), "watermark": None, "source_now": source_now.isoformat()}
+                plan = {
+                    **maintenance_window(source_now, self.mode),
+                    "watermark": None,
+                    "source_now": source_now.isoformat(),
+                }
             plan.update(
                 mode=self.mode, run_key=self.run_key(context), spent_24h=[state.api_calls_24h, state.bulk_jobs_24h]
             )
             if hasattr(adapter, "fields"):
                 plan.update(self._schema_plan(adapter, mapping, state, context))
-            if self.mode == "incremental" and hasattr(adapter, "estimate") and plan.get("read", True):
+            if self.mode in ("incremental", "resync") and hasattr(adapter, "estimate") and plan.get("read", True):
                 window = Window.from_xcom(plan["window"])
                 options = {**spec.source.options, **({"fields": plan["fields"]} if plan.get("fields") else {})}
                 plan["estimate"] = adapter.estimate(spec.source.object, window, options)

@@ -187,8 +187,10 @@ def _verified_payload(client: Any, bucket: str, part: PartInfo) -> bytes:
     return payload
 
 
-def iter_tables(client: Any, manifest: Manifest, max_rows: int = READ_BATCH_ROWS) -> Iterator[pa.Table]:
-    """The manifest's rows as tables of at most ``max_rows`` rows, part after part.
+def iter_tables(
+    client: Any, manifest: Manifest, max_rows: int = READ_BATCH_ROWS, columns: list[str] | None = None
+) -> Iterator[pa.Table]:
+    """The manifest's rows (``columns`` of them, or all) as tables of at most ``max_rows`` rows, part after part.
 
     Memory is bounded by one part's compressed bytes plus ``max_rows`` decoded rows, not by a whole
     decoded part (a 250k-row part of a 40-column object decodes to a few hundred MB). Three choices
@@ -201,6 +203,6 @@ def iter_tables(client: Any, manifest: Manifest, max_rows: int = READ_BATCH_ROWS
     pool = pa.default_memory_pool()
     for part in manifest.parts:
         source = pq.ParquetFile(pa.BufferReader(_verified_payload(client, manifest.bucket, part)))
-        for batch in source.iter_batches(batch_size=max_rows, use_threads=False):
+        for batch in source.iter_batches(batch_size=max_rows, columns=columns, use_threads=False):
             yield pa.Table.from_batches([batch])
             pool.release_unused()

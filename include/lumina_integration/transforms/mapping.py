@@ -116,6 +116,16 @@ class Mapping(BaseModel):
             )
         return SourceKey(constants, *id_columns[0])
 
+    def source_cursor(self) -> str | None:
+        """The source field copied unchanged into the entity's cursor column, or None.
+
+        Reconciliation compares that field's value in the source with the warehouse's cursor; a
+        cursor that a rule computes (formats, coalesce, defaults) cannot be compared that way.
+        """
+        rule = self.columns[self.entity_schema().cursor]
+        plain = not (rule.transform or rule.values is not None or rule.default is not None or rule.format)
+        return rule.from_ if rule.from_ is not None and plain else None
+
     def columns_reading(self, fields: set[str]) -> list[str]:
         """Canonical columns whose rule reads any of ``fields`` (case-insensitive)."""
         wanted = {f.lower() for f in fields}

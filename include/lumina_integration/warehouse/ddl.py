@@ -104,6 +104,7 @@ ADDED_CONTROL_COLUMNS = (
     (AUDIT_TABLE, "tombstones_without_row", "BIGINT"),
     (AUDIT_TABLE, "tombstones_refused", "BIGINT"),
     (AUDIT_TABLE, "tombstones_already_deleted", "BIGINT"),
+    (AUDIT_TABLE, "rows_deleted_unread", "BIGINT"),
 )
 
 

@@ -4,7 +4,10 @@ stage (COPY) -> keep the newest version of each key -> upsert live rows with a c
 (older never overwrites newer) -> apply tombstones -> record quarantined rows and the source
 versions read -> advance the watermark (scheduled runs only) -> schema change log, snapshot
 and field coverage -> audit row -> commit. A refresh run updates only its columns, only where
-they differ, only on rows not changed since the refresh read them.
+they differ, only on rows not changed since the refresh read them. A resync run rewrites every row
+of its source (the key constants in ``scope``) that no other run loaded since the resync began
+reading: read rows win whatever their stamps say, rows whose id it did not read become tombstones
+(an id it read but had to quarantine keeps its last good row).
 A failure anywhere before the commit rolls everything back: the warehouse and the watermark
 stay exactly as they were, and the retried task starts over from the staged files.
 """
@@ -35,6 +38,7 @@ from lumina_integration.warehouse.dialects import Dialect, dialect_for
 
 STAGE = "lumina_stage"
 LATEST = "lumina_stage_latest"
+READ_IDS = "lumina_stage_read_ids"  # resync runs: every id the source returned, loadable or not
 SEQ = "_lumina_seq"
 
 
@@ -50,13 +54,16 @@ class LoadRequest:
     advance_watermark: bool
     deletes: Literal["soft", "hard"] = "soft"
     sources: list[SourceVersion] = field(default_factory=list)
-    mode: Literal["incremental", "reconcile", "refresh"] = "incremental"
+    mode: Literal["incremental", "reconcile", "refresh", "resync"] = "incremental"
     refresh_columns: list[str] = field(default_factory=list)  # refresh runs: the columns to update
     as_of: datetime | None = None  # refresh runs: when the source was read (rows changed since are kept)
     api_calls: int = 0
     bulk_jobs: int = 0
     schema_drift: SchemaDrift | None = None
     fields_covered: list[str] | None = None  # the pipeline's new field coverage, when it changes
+    # resync runs: the key constants of the source's rows (source_system...) and when its read began
+    scope: dict[str, str] = field(default_factory=dict)
+    read_started_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +105,7 @@ class LoadResult:
     tombstones_without_row: int = 0
     tombstones_refused: int = 0
     tombstones_already_deleted: int = 0
+    rows_deleted_unread: int = 0  # resync runs: rows of the source it did not read, deleted (not staged rows)
 
     def to_xcom(self) -> dict[str, Any]:
         return asdict(self)
@@ -119,7 +127,8 @@ class LoadResult:
     def summary(self) -> str:
         """One line naming where every staged row went."""
         named = ", ".join(f"{c} {n}" for n, c in self.fates().items() if c or n in ("inserted", "updated"))
-        return f"{self.rows_staged} staged = {named}; {self.rows_quarantined} quarantined before staging"
+        unread = f"; {self.rows_deleted_unread} not read by the resync, deleted" if self.rows_deleted_unread else ""
+        return f"{self.rows_staged} staged = {named}; {self.rows_quarantined} quarantined before staging{unread}"
 
 
 def _with_sequence(tables: Iterable[pa.Table]) -> Iterable[pa.Table]:
@@ -134,8 +143,10 @@ def _with_sequence(tables: Iterable[pa.Table]) -> Iterable[pa.Table]:
 class _Merge:
     """The SQL of one load, for one dialect, schema and entity (or a subset of its columns)."""
 
-    def __init__(self, d: Dialect, schema: str, entity: EntitySchema, only: list[str] | None = None):
-        self.d, self.entity = d, entity
+    def __init__(
+        self, d: Dialect, schema: str, entity: EntitySchema, only: list[str] | None = None, *, resync: bool = False
+    ):
+        self.d, self.entity, self.resync = d, entity, resync
         self.target = d.table(schema, entity.entity)
         self.q = d.quote
         self.keys = entity.primary_key
@@ -173,6 +184,15 @@ class _Merge:
             f"FROM {self.q(STAGE)}) ranked WHERE lumina_rank = 1"
         )
 
+    def _guard(self, new: str) -> str:
+        """The cursor guard: an older version never overwrites a newer one. A resync's read is the
+        source's truth, so it overrides the guard on rows not loaded since it began reading (a row
+        stamped ahead of a source clock that stepped back must come back down)."""
+        guard = f"{self.target}.{self.q(self.cursor)} <= {new}.{self.q(self.cursor)}"
+        if self.resync:
+            guard = f"({guard} OR {self.target}.{self.q(LOADED_AT_COLUMN)} <= :read_started_at)"
+        return guard
+
     def _key_match(self, left: str, right: str) -> str:
         return " AND ".join(f"{left}.{self.q(k)} = {right}.{self.q(k)}" for k in self.keys)
 
@@ -183,8 +203,12 @@ class _Merge:
         )
 
     def _guard_holds(self, target: str, staged: str) -> str:
-        # IS TRUE: a NULL cursor on either side fails the guard in the statements, so it is counted so.
-        return f"({target}.{self.q(self.cursor)} <= {staged}.{self.q(self.cursor)}) IS TRUE"
+        # The statements' guard (a resync's relaxed one too), as a condition over aliases. IS TRUE: a NULL
+        # cursor on either side fails the guard in the statements, so it is counted so.
+        guard = f"{target}.{self.q(self.cursor)} <= {staged}.{self.q(self.cursor)}"
+        if self.resync:
+            guard = f"{guard} OR {target}.{self.q(LOADED_AT_COLUMN)} <= :read_started_at"
+        return f"({guard}) IS TRUE"
 
     def count_live_fates(self) -> str:
         """(older than the warehouse's, identical) among the staged live rows whose key the warehouse has.
@@ -231,14 +255,11 @@ class _Merge:
             f"ON CONFLICT ({keys}) DO UPDATE SET {assignments} "
             # The cursor guard: an older version never overwrites a newer one; an identical
             # version is not rewritten, so replaying a window changes nothing.
-            f"WHERE {self.target}.{self.q(self.cursor)} <= EXCLUDED.{self.q(self.cursor)} AND ({changed})"
+            f"WHERE {self._guard('EXCLUDED')} AND ({changed})"
         )
 
     def _tombstone_match(self) -> str:
-        return (
-            f"{self._key_match(self.target, 's')} AND s.{self.q(DELETED_COLUMN)} "
-            f"AND {self.target}.{self.q(self.cursor)} <= s.{self.q(self.cursor)}"
-        )
+        return f"{self._key_match(self.target, 's')} AND s.{self.q(DELETED_COLUMN)} AND {self._guard('s')}"
 
     def soft_delete(self) -> str:
         return (
@@ -265,6 +286,39 @@ class _Merge:
         return (
             f"DELETE FROM {self.target} WHERE EXISTS (SELECT 1 FROM {self.q(LATEST)} s WHERE {self._tombstone_match()})"
         )
+
+    def id_column(self, scope: dict[str, str]) -> str:
+        """The one key column a source's records fill (the others are the scope's constants)."""
+        (column,) = [k for k in self.keys if k not in scope]
+        return column
+
+    def create_read_ids(self, scope: dict[str, str]) -> list[str]:
+        return [
+            f"DROP TABLE IF EXISTS {self.q(READ_IDS)}",
+            f"CREATE TEMPORARY TABLE {self.q(READ_IDS)} ({self.q(self.id_column(scope))} TEXT NOT NULL)",
+        ]
+
+    def _unread(self, scope: dict[str, str]) -> str:
+        """Rows of the resync's source whose id its read did not return, and no run loaded since it began."""
+        conditions = [f"{self.target}.{self.q(c)} = :scope_{i}" for i, c in enumerate(sorted(scope))]
+        key = self.q(self.id_column(scope))
+        return " AND ".join(
+            [
+                *conditions,
+                f"{self.target}.{self.q(LOADED_AT_COLUMN)} <= :read_started_at",
+                f"NOT EXISTS (SELECT 1 FROM {self.q(READ_IDS)} r WHERE r.{key} = {self.target}.{key})",
+            ]
+        )
+
+    def soft_delete_unread(self, scope: dict[str, str]) -> str:
+        return (
+            f"UPDATE {self.target} SET {self.q(DELETED_COLUMN)} = TRUE, {self.q(self.cursor)} = :as_of, "
+            f"{self.q(LOADED_AT_COLUMN)} = :loaded_at, {self.q(RUN_KEY_COLUMN)} = :run_key "
+            f"WHERE NOT {self.target}.{self.q(DELETED_COLUMN)} AND {self._unread(scope)}"
+        )
+
+    def hard_delete_unread(self, scope: dict[str, str]) -> str:
+        return f"DELETE FROM {self.target} WHERE {self._unread(scope)}"
 
 
 def _record_quarantine(
@@ -331,8 +385,14 @@ def load_run(
     request: LoadRequest,
     canonical: Iterable[pa.Table],
     quarantined: Iterable[pa.Table] = (),
+    read_ids: Iterable[pa.Table] | None = None,
 ) -> LoadResult:
-    """Load one run's canonical parts and quarantine rows in a single transaction."""
+    """Load one run's canonical parts and quarantine rows in a single transaction.
+
+    ``read_ids``: resync runs only, every id the source returned (one column, named as the key
+    column the records fill), so a record whose current version was quarantined is not taken for
+    a deleted one.
+    """
     now = datetime.now(UTC)
     with engine.begin() as conn:
         d = dialect_for(conn)
@@ -340,8 +400,14 @@ def load_run(
         columns_added = ensure_entity_table(conn, d, schema, request.entity)
         before = state.lock_watermark(conn, d, schema, request.pipeline_id)
 
-        refresh = request.mode == "refresh"
-        merge = _Merge(d, schema, request.entity, request.refresh_columns if refresh else None)
+        refresh, resync = request.mode == "refresh", request.mode == "resync"
+        if resync and (
+            not request.scope or request.read_started_at is None or request.as_of is None or read_ids is None
+        ):
+            raise ValueError(
+                "a resync load needs its source's key constants, when its read began, its as-of and the ids it read"
+            )
+        merge = _Merge(d, schema, request.entity, request.refresh_columns if refresh else None, resync=resync)
         for statement in merge.create_stage():
             conn.execute(text(statement))
         stage_columns = [*merge.columns, DELETED_COLUMN, SEQ]
@@ -350,7 +416,10 @@ def load_run(
         duplicates = conn.execute(text(merge.has_duplicate_keys())).first() is not None
         conn.execute(text(merge.keep_latest() if duplicates else merge.stage_is_latest()))
 
-        params = {"loaded_at": now, "run_key": request.run_key}
+        params: dict[str, Any] = {"loaded_at": now, "run_key": request.run_key}
+        if resync:
+            params.update(read_started_at=request.read_started_at, as_of=request.as_of)
+            params.update({f"scope_{i}": request.scope[c] for i, c in enumerate(sorted(request.scope))})
         latest_live, latest_dead = conn.execute(
             text(
                 f"SELECT COALESCE(SUM(CASE WHEN {d.quote(DELETED_COLUMN)} THEN 0 ELSE 1 END), 0), "
@@ -358,6 +427,7 @@ def load_run(
             )
         ).one()
         fates: dict[str, int] = {"rows_superseded": staged - latest_live - latest_dead}
+        fates_apart: dict[str, int] = {}
         if refresh:
             inserted, deleted, changed = 0, 0, 0
             if request.refresh_columns:  # an empty refresh still records its audit row
@@ -365,8 +435,8 @@ def load_run(
             # A refresh updates only what differs on rows not changed since its read: the rest is "unchanged".
             unchanged = latest_live - changed
         else:
-            refused, unchanged = conn.execute(text(merge.count_live_fates())).one()
-            without_row, tomb_refused, already = conn.execute(text(merge.count_tombstone_fates())).one()
+            refused, unchanged = conn.execute(text(merge.count_live_fates()), params).one()
+            without_row, tomb_refused, already = conn.execute(text(merge.count_tombstone_fates()), params).one()
             fates.update(
                 rows_guard_refused=refused,
                 tombstones_without_row=without_row,
@@ -377,6 +447,15 @@ def load_run(
             changed = conn.execute(text(merge.upsert_live()), params).rowcount
             delete_sql = merge.soft_delete() if request.deletes == "soft" else merge.hard_delete()
             deleted = conn.execute(text(delete_sql), params).rowcount
+            if resync:
+                assert read_ids is not None
+                for statement in merge.create_read_ids(request.scope):
+                    conn.execute(text(statement))
+                d.fill_stage(conn, READ_IDS, [merge.id_column(request.scope)], read_ids)
+                soft = request.deletes == "soft"
+                unread = merge.soft_delete_unread(request.scope) if soft else merge.hard_delete_unread(request.scope)
+                # Rows of the source the resync did not read: not staged rows, so counted apart.
+                fates_apart["rows_deleted_unread"] = conn.execute(text(unread), params).rowcount
 
         quarantined_rows = _record_quarantine(conn, d, schema, request, quarantined, now)
         _record_sources(conn, d, schema, request, now)
@@ -396,11 +475,13 @@ def load_run(
             watermark_before=before.isoformat() if before else None,
             watermark_after=after.isoformat() if after else None,
             **fates,
+            **fates_apart,
         )
         _check_accounting(result)
         write_audit(conn, d, schema, request, result, now)
         conn.execute(text(f"DROP TABLE IF EXISTS {d.quote(STAGE)}"))
         conn.execute(text(f"DROP TABLE IF EXISTS {d.quote(LATEST)}"))
+        conn.execute(text(f"DROP TABLE IF EXISTS {d.quote(READ_IDS)}"))
         failpoints.hit("load.before_commit")
     failpoints.hit("load.after_commit")
     return result
@@ -460,6 +541,7 @@ def write_audit(
         "tombstones_without_row": result.tombstones_without_row,
         "tombstones_refused": result.tombstones_refused,
         "tombstones_already_deleted": result.tombstones_already_deleted,
+        "rows_deleted_unread": result.rows_deleted_unread,
         "sources_read": len(request.sources),
         "mode": request.mode,
         "api_calls": request.api_calls,

@@ -100,11 +100,12 @@ def iso(value: datetime) -> str:
             id="requested-open-end",
         ),
         pytest.param(
-            {"watermark": NOW + timedelta(hours=1)},
+            # Ahead by the lookback at most (a clock stepped back further stops the run: see below).
+            {"watermark": NOW + timedelta(minutes=10)},
             NOW - timedelta(minutes=1),
             NOW - timedelta(minutes=1),
             True,
-            id="watermark-ahead-gives-empty-window",
+            id="watermark-ahead-within-the-lookback-gives-empty-window",
         ),
     ],
 )
@@ -118,3 +119,31 @@ def test_plan_window(kwargs: dict[str, Any], start: datetime, end: datetime, adv
 def test_backfill_never_reaches_past_the_source_clock() -> None:
     result = plan(run_type="backfill", interval=(NOW - timedelta(minutes=30), NOW + timedelta(minutes=30)))
     assert result["window"]["end"] == iso(NOW - timedelta(minutes=1))
+
+
+def test_a_source_clock_behind_the_watermark_beyond_the_lookback_stops_the_run() -> None:
+    from lumina_integration.hooks.base import StopRun
+
+    watermark = NOW + timedelta(minutes=11)  # the clock stepped back 11 minutes; the lookback is 10
+    with pytest.raises(StopRun) as stopped:
+        plan(watermark=watermark)
+    message = str(stopped.value)
+    assert f"the source clock {NOW.isoformat()} is behind the watermark {watermark.isoformat()}" in message
+    assert "by 0:11:00, more than the lookback 0:10:00" in message
+    assert "p__reconcile" in message
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        pytest.param(
+            {"watermark": NOW + timedelta(hours=1), "requested": (NOW - timedelta(days=1), None)}, id="requested"
+        ),
+        pytest.param(
+            {"watermark": NOW + timedelta(hours=1), "run_type": "backfill", "interval": (NOW - timedelta(days=1), NOW)},
+            id="backfill",
+        ),
+    ],
+)
+def test_runs_the_clock_check_does_not_stop(kwargs: dict[str, Any]) -> None:
+    assert plan(**kwargs)["window"]["end"] <= iso(NOW)

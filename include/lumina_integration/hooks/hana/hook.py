@@ -290,25 +290,6 @@ class HanaHook(DbApiHook):
         self.log.info("%d deletions of %s in the change documents", len(keys), plan.table.name)
         return reader.tombstones(plan, keys, stamps, timezone, client)
 
-    def ids(self, obj: str, options: Mapping[str, Any]) -> Iterator[pa.Array]:
-        """Every record id (``_lumina_id``) of ``obj`` in the client: keys only, keyset pages."""
-        import pyarrow as pa
-
-        from lumina_integration.hooks.hana.reader import ID_SEPARATOR
-        from lumina_integration.hooks.hana.sql import select_keys
-
-        opts = self.configure(options)
-        with self.snapshot() as conn:
-            plan = self.plan(conn, obj, opts)
-            after = None
-            while True:
-                rows = conn.execute(select_keys(plan, self._client(opts), after=after, limit=opts.page_rows)).all()
-                if rows:
-                    yield pa.array([ID_SEPARATOR.join(str(v).rstrip() for v in r) for r in rows], pa.string())
-                if len(rows) < opts.page_rows:
-                    return
-                after = list(rows[-1])
-
     def read_ids(self, obj: str, ids: list[str], options: Mapping[str, Any]) -> Iterator[pa.RecordBatch]:
         """The records with these ``_lumina_id`` values (gaps), in groups, in one snapshot."""
         from lumina_integration.hooks.hana import reader
@@ -322,34 +303,76 @@ class HanaHook(DbApiHook):
                 stmt = select_by_keys(plan, self._client(opts), keys[start : start + RECONCILE_KEYS_PER_QUERY])
                 yield from reader.batches(conn.execute(stmt), plan, opts.timezone, opts.batch_rows)
 
-    def reconcile(
-        self, obj: str, known_ids: pa.Array, as_of: datetime, options: Mapping[str, Any]
-    ) -> Iterator[pa.RecordBatch]:
-        """Compare every source id with ``known_ids`` (the warehouse's live ones).
+    def versions(self, obj: str, stamp_field: str | None, options: Mapping[str, Any]) -> Iterator[pa.RecordBatch]:
+        """``(id, stamp)`` of every record of ``obj`` in the client, keyset pages by key, in one snapshot.
 
-        Tombstones stamped ``as_of`` for ids the source no longer has (archived or deleted without
-        change documents), and the full records of ids the warehouse lacks.
+        The stamp is the read's own cursor expression as a UTC instant (``_lumina_changed_at``); for any
+        other ``stamp_field`` the stamps are null (ids only).
         """
         import pyarrow as pa
-        import pyarrow.compute as pc
 
         from lumina_integration.hooks.hana import reader
+        from lumina_integration.hooks.hana.sql import select_versions
+        from lumina_integration.reconcile import ID, STAMP, STAMP_TYPE
 
         opts = self.configure(options)
-        chunks = list(self.ids(obj, options))
-        source = pa.chunked_array(chunks, pa.string()).combine_chunks() if chunks else pa.array([], pa.string())
-        known = known_ids.cast(pa.string())
-        gone = known.filter(pc.invert(pc.is_in(known, value_set=source))).to_pylist()
-        missing = source.filter(pc.invert(pc.is_in(source, value_set=known))).to_pylist()
-        self.reconciled = {"source": len(source), "known": len(known), "gone": len(gone), "missing": len(missing)}
+        with_stamps = stamp_field is not None and stamp_field.upper() == reader.CHANGED_AT.upper()
+        if stamp_field is not None and not with_stamps:
+            self.log.warning("%s is not the change stamp %s: comparing ids only", stamp_field, reader.CHANGED_AT)
+        with self.snapshot() as conn:
+            plan = self.plan(conn, obj, opts)
+            after = None
+            while True:
+                stmt = select_versions(plan, self._client(opts), after=after, limit=opts.page_rows)
+                rows = conn.execute(stmt).all()
+                if rows:
+                    ids = pa.array([reader.ID_SEPARATOR.join(str(v).rstrip() for v in r[:-1]) for r in rows])
+                    cursors = pa.array([r[-1] for r in rows], pa.string())
+                    stamps = reader.changed_at(cursors, opts.timezone) if with_stamps else None
+                    yield pa.RecordBatch.from_arrays(
+                        [ids, stamps if stamps is not None else pa.nulls(len(rows), STAMP_TYPE)], names=[ID, STAMP]
+                    )
+                if len(rows) < opts.page_rows:
+                    return
+                after = list(rows[-1][:-1])
+
+    def reconcile(
+        self,
+        obj: str,
+        known: pa.Table,
+        as_of: datetime,
+        options: Mapping[str, Any],
+        *,
+        stamp_field: str | None = None,
+    ) -> Iterator[pa.RecordBatch]:
+        """Compare every source ``(id, change stamp)`` with ``known`` (the warehouse's live ``(id, stamp)``).
+
+        Tombstones stamped ``as_of`` for ids the source no longer has (archived or deleted without
+        change documents), then the full records of ids the warehouse lacks or holds with an older
+        stamp (changes committed below the lookback); see :mod:`lumina_integration.reconcile`.
+        """
+        from lumina_integration.hooks.hana import reader
+        from lumina_integration.reconcile import compare, versions_table
+
+        opts = self.configure(options)
+        found = compare(versions_table(self.versions(obj, stamp_field, options)), known, "second")
+        self.reconciled = found.counts()
         self.log.info("Reconciled %s: %s", obj, self.reconciled)
-        if gone:
+        if found.behind:
+            self.log.warning(
+                "%d records of %s have an older change stamp in SAP than in the warehouse, e.g. %s; the cursor "
+                "guard keeps the newer version: run the pipeline's __resync DAG to rewrite the object",
+                len(found.behind),
+                obj,
+                found.behind[:5],
+            )
+        if found.gone:
             with self.snapshot() as conn:
                 plan = self.plan(conn, obj, opts)
             stamp = reader.stamp_text(as_of, opts.timezone)
-            keys = [tuple(i.split(reader.ID_SEPARATOR)) if len(plan.key) > 1 else (i,) for i in gone]
+            keys = [tuple(i.split(reader.ID_SEPARATOR)) if len(plan.key) > 1 else (i,) for i in found.gone]
             batch = reader.tombstones(plan, keys, [stamp] * len(keys), opts.timezone, self._client(opts))
             if batch is not None:
                 yield batch
-        if missing:
-            yield from self.read_ids(obj, missing, options)
+        if found.reread:
+            yield from self.read_ids(obj, found.reread, options)

@@ -143,8 +143,8 @@ def _change_doc_stamps(plan: ReadPlan, client: str | None, low: str | None) -> F
     )
 
 
-def _source(plan: ReadPlan, client: str | None, low: str | None) -> tuple[FromClause, ColumnElement[str]]:
-    """The FROM clause (table + joins) and the cursor expression."""
+def _stamped(plan: ReadPlan, client: str | None, low: str | None) -> tuple[FromClause, ColumnElement[str]]:
+    """The table joined with its change-document stamps, and the cursor expression."""
     t = plan.table
     joined: FromClause = t
     stamps = [_stamp(t, d, tm) for d, tm in plan.changed]
@@ -152,6 +152,13 @@ def _source(plan: ReadPlan, client: str | None, low: str | None) -> tuple[FromCl
         cd = _change_doc_stamps(plan, client, low)
         joined = joined.outerjoin(cd, col(cd, "OBJECTID") == col(t, plan.change_docs.object_id))
         stamps.append(func.coalesce(col(cd, "STAMP"), _const(BEGINNING)))
+    return joined, latest(stamps)
+
+
+def _source(plan: ReadPlan, client: str | None, low: str | None) -> tuple[FromClause, ColumnElement[str]]:
+    """The FROM clause (table + joins) and the cursor expression."""
+    t = plan.table
+    joined, cursor = _stamped(plan, client, low)
     for key, rates in plan.currency_aliases.items():
         joined = joined.outerjoin(rates, col(rates, "CURRKEY") == col(t, key))
     if plan.texts is not None:
@@ -160,7 +167,7 @@ def _source(plan: ReadPlan, client: str | None, low: str | None) -> tuple[FromCl
             on = [col(alias, k) == col(t, k) for k in texts.on]
             on.append(col(alias, texts.language_column) == bindparam(f"language_{i}", language))
             joined = joined.outerjoin(alias, and_(*on))
-    return joined, latest(stamps)
+    return joined, cursor
 
 
 def selected_columns(plan: ReadPlan, cursor: ColumnElement[str]) -> list[ColumnElement[Any]]:
@@ -213,14 +220,17 @@ def select_window(
     return stmt.limit(limit) if limit is not None else stmt
 
 
-def select_keys(plan: ReadPlan, client: str | None, *, after: Sequence[Any] | None = None, limit: int) -> Select[Any]:
-    """One keyset page of every record's key (id-only reconciliation)."""
-    t = plan.table
-    keys = [col(t, k) for k in plan.key]
+def select_versions(
+    plan: ReadPlan, client: str | None, *, after: Sequence[Any] | None = None, limit: int
+) -> Select[Any]:
+    """One keyset page (by key) of every record's key and cursor (version reconciliation)."""
+    joined, cursor = _stamped(plan, client, None)
+    keys = [col(plan.table, k) for k in plan.key]
     conditions = _client_filter(plan, client)
     if after is not None:
         conditions.append(_after(keys[0], keys[1:], after))
-    return select(*keys).where(and_(true(), *conditions)).order_by(*keys).limit(limit)
+    stmt = select(*keys, cursor.label(CURSOR_LABEL)).select_from(joined).where(and_(true(), *conditions))
+    return stmt.order_by(*keys).limit(limit)
 
 
 def select_by_keys(plan: ReadPlan, client: str | None, keys: Sequence[Sequence[Any]]) -> Select[Any]:

@@ -329,20 +329,6 @@ class SalesforceAdapterHook(BaseHook):
         ]
         return tombstones([i for i, _ in inside], [t for _, t in inside], schema, cursor)
 
-    def ids(self, obj: str, options: Mapping[str, Any]) -> Iterator[pa.Array]:
-        """Every live record id of ``obj`` (id-only, for reconciliation)."""
-        import pyarrow as pa
-
-        from lumina_integration.hooks.salesforce import soql
-
-        self.configure(options)
-        reader = self._reader()
-        query = soql.select_all(obj, ["Id"], **self._allowed(obj))
-        count_query = soql.count_all(obj, allowed_objects=self._allowed(obj)["allowed_objects"])
-        schema = pa.schema([pa.field("Id", pa.string())])
-        for batch in reader.read(query, schema, reader.transport_for(query, count_query), include_deleted=False):
-            yield batch.column(0)
-
     def read_ids(self, obj: str, ids: list[str], options: Mapping[str, Any]) -> Iterator[pa.RecordBatch]:
         """The records with these ids (deleted ones included), in groups as large as the transport takes."""
         from lumina_integration.hooks.salesforce import soql
@@ -353,41 +339,79 @@ class SalesforceAdapterHook(BaseHook):
             lambda group: soql.select_by_ids(obj, schema.names, group, **allowed), ids, schema
         )
 
+    def versions(self, obj: str, stamp_field: str | None, options: Mapping[str, Any]) -> Iterator[pa.RecordBatch]:
+        """``(id, stamp)`` of every live record: ``SELECT Id, <stamp_field> FROM obj``, one Bulk 2.0 job when
+        the object is big. ``stamp_field`` None, or not a datetime field: ids only (null stamps)."""
+        import pyarrow as pa
+
+        from lumina_integration.hooks.salesforce import soql
+        from lumina_integration.reconcile import ID, STAMP, STAMP_TYPE
+
+        self.configure(options)
+        allowed = self._allowed(obj)
+        schema = self._schema(obj, ["Id", *([stamp_field] if stamp_field else [])])
+        stamp = next((f for f in schema if stamp_field and f.name.lower() == stamp_field.lower()), None)
+        if stamp_field and (stamp is None or not pa.types.is_timestamp(stamp.type)):
+            self.log.warning("%s.%s is not a datetime field: comparing ids only", obj, stamp_field)
+            stamp = None
+        schema = pa.schema([schema.field("Id"), *([stamp] if stamp is not None else [])])
+        reader = self._reader()
+        query = soql.select_all(obj, schema.names, **allowed)
+        count_query = soql.count_all(obj, allowed_objects=allowed["allowed_objects"])
+        for batch in reader.read(query, schema, reader.transport_for(query, count_query), include_deleted=False):
+            stamps = batch.column(1).cast(STAMP_TYPE) if stamp is not None else pa.nulls(batch.num_rows, STAMP_TYPE)
+            yield pa.RecordBatch.from_arrays([batch.column(0), stamps], names=[ID, STAMP])
+
     def reconcile(
-        self, obj: str, known_ids: pa.Array, as_of: datetime, options: Mapping[str, Any]
+        self,
+        obj: str,
+        known: pa.Table,
+        as_of: datetime,
+        options: Mapping[str, Any],
+        *,
+        stamp_field: str | None = None,
     ) -> Iterator[pa.RecordBatch]:
-        """Compare every live source id with ``known_ids`` (the warehouse's live ones).
+        """Compare every live source ``(Id, stamp_field)`` with ``known`` (the warehouse's live ``(id, stamp)``).
 
         Yields tombstones stamped ``as_of`` for known ids the source no longer has (hard deletes,
-        purged recycle bins) and the full records of source ids the warehouse lacks (gaps), and
-        leaves the counts in :attr:`reconciled`.
+        purged recycle bins), then the full records of source ids the warehouse lacks (gaps) or
+        holds with an older stamp (updates stamped below the lookback), and leaves the counts in
+        :attr:`reconciled` (see :mod:`lumina_integration.reconcile`).
         """
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
         from lumina_integration.hooks.salesforce.reader import tombstones
+        from lumina_integration.reconcile import compare, versions_table
 
         opts = self.configure(options)
-        chunks = list(self.ids(obj, options))
-        source_ids = pa.chunked_array(chunks, pa.string()).combine_chunks() if chunks else pa.array([], pa.string())
-        known = known_ids.cast(pa.string())
-        gone = known.filter(pc.invert(pc.is_in(known, value_set=source_ids))).to_pylist()
-        missing = source_ids.filter(pc.invert(pc.is_in(source_ids, value_set=known))).to_pylist()
-        self.reconciled = {"source": len(source_ids), "known": len(known), "gone": len(gone), "missing": len(missing)}
+        found = compare(versions_table(self.versions(obj, stamp_field, options)), known, "millisecond")
+        self.reconciled = found.counts()
         self.log.info(
-            "Reconciled %s: %d live in the source, %d in the warehouse; %d gone from the source, %d missing "
-            "from the warehouse",
+            "Reconciled %s by (Id, %s): %d live in the source, %d in the warehouse; %d gone from the source, "
+            "%d missing from the warehouse, %d changed since the warehouse's version, %d older in the source",
             obj,
-            len(source_ids),
-            len(known),
-            len(gone),
-            len(missing),
+            stamp_field or "no stamp",
+            found.source,
+            found.known,
+            len(found.gone),
+            len(found.missing),
+            len(found.changed),
+            len(found.behind),
         )
-        batch = tombstones(gone, [as_of] * len(gone), self._schema(obj, opts.fields), self.cursor_field(obj))
+        if found.behind:
+            self.log.warning(
+                "%d records of %s have an older stamp in the source than in the warehouse (a stamp moved back, "
+                "a source clock stepped back), e.g. %s; the cursor guard keeps the newer version: run the "
+                "pipeline's __resync DAG to rewrite the object as the source has it",
+                len(found.behind),
+                obj,
+                found.behind[:5],
+            )
+        batch = tombstones(
+            found.gone, [as_of] * len(found.gone), self._schema(obj, opts.fields), self.cursor_field(obj)
+        )
         if batch is not None:
             yield batch
-        if missing:
-            yield from self.read_ids(obj, missing, options)
+        if found.reread:
+            yield from self.read_ids(obj, found.reread, options)
 
     def read_columns(self, obj: str, fields: list[str], options: Mapping[str, Any]) -> Iterator[pa.RecordBatch]:
         """``Id`` + ``fields`` of every live record (formula refreshes, column-only backfills)."""

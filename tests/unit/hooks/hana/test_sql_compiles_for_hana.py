@@ -66,7 +66,7 @@ STATEMENTS = {
         p, "100", "20261119000000", "20261120091500", after=["20261119101500", "000000000000001001"], limit=50_000
     ),
     "first-load": lambda p: sql.select_window(p, "100", None, "20261120091500", limit=50_000),
-    "keys": lambda p: sql.select_keys(p, "100", after=["000000000000001001"], limit=100_000),
+    "versions": lambda p: sql.select_versions(p, "100", after=["000000000000001001"], limit=100_000),
     "by-keys": lambda p: sql.select_by_keys(p, "100", [("000000000000001001",), ("BOLT-M8",)]),
     "deletions": lambda p: sql.select_deletions(p, "100", "20261119000000", "20261120091500"),
 }
@@ -91,6 +91,13 @@ def test_window_statement_shape() -> None:
     assert "AS LUMINA_CURSOR" in text.replace('"', "")
     assert {"client", "low", "high", "cd_class", "language_0", "language_1", "after_0", "after_1"} <= set(params)
     assert (params["language_0"], params["language_1"], params["cd_class"]) == ("E", "D", "MATERIAL")
+
+
+def test_versions_statement_is_keys_and_the_cursor_without_lookups() -> None:
+    text, params = _compiled(STATEMENTS["versions"](_plan()))
+    assert "AS LUMINA_CURSOR" in text.replace('"', "") and "GROUP BY" in text  # the change documents' stamps
+    assert "TCURX" not in text and "MAKT" not in text  # currency and text joins do not change a version
+    assert 'ORDER BY "SAPHANADB"."MARA"."MATNR"' in text and params["after_0"] == "000000000000001001"
 
 
 def test_keyset_continues_strictly_after_the_last_row() -> None:

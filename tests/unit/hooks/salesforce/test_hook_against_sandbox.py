@@ -128,20 +128,53 @@ def test_deletes_arrive_as_tombstones(salesforce: Any) -> None:
     assert tombstones.column("SystemModstamp").null_count == 0
 
 
-def test_reconcile_finds_hard_deletes_and_gaps(salesforce: Any) -> None:
+def known_versions(org: Any, ids: list[str]) -> pa.Table:
+    """The warehouse's (id, stamp) as a load would have left it: the org's SystemModstamp of each id."""
+    from lumina_sandbox.salesforce.clock import parse_datetime
+
+    stamps = {r["Id"]: parse_datetime(r["SystemModstamp"]) for r in org.truth("Account", ["Id", "SystemModstamp"])}
+    return pa.table(
+        {"id": pa.array(ids), "stamp": pa.array([stamps.get(i) for i in ids], pa.timestamp("us", tz="UTC"))}
+    )
+
+
+def test_reconcile_finds_hard_deletes_gaps_and_changed_versions(salesforce: Any) -> None:
     org = salesforce.org
     live = sorted(org.ids("Account"))
     org.purge("Account", live[:2])
-    known = pa.array([*live[2:-3], "001000000000000AAA"])  # the warehouse lacks three and has one unknown
+    # The warehouse lacks three, has one unknown, and holds older versions of two.
+    known = known_versions(org, [*live[2:-3], "001000000000000AAA"])
+    changed = live[2:4]
+    org.update("Account", [{"Id": i, "Rating": "Warm"} for i in changed])
     h = hook(salesforce)
     as_of = h.server_now()
-    table = pa.Table.from_batches(list(h.reconcile("Account", known, as_of, {})))
+    table = pa.Table.from_batches(list(h.reconcile("Account", known, as_of, {}, stamp_field="SystemModstamp")))
     gone = table.filter(pc.field("IsDeleted"))
     assert sorted(gone.column("Id").to_pylist()) == ["001000000000000AAA"]
     assert set(gone.column("SystemModstamp").to_pylist()) == {as_of}
     fetched = table.filter(pc.invert(pc.field("IsDeleted")))
-    assert sorted(fetched.column("Id").to_pylist()) == live[-3:]
-    assert h.reconciled == {"source": len(live) - 2, "known": len(known), "gone": 1, "missing": 3}
+    assert sorted(fetched.column("Id").to_pylist()) == sorted([*changed, *live[-3:]])
+    assert h.reconciled == {
+        "source": len(live) - 2,
+        "known": len(known),
+        "gone": 1,
+        "missing": 3,
+        "changed": 2,
+        "behind": 0,
+    }
+    # Ids only (a mapping that computes its cursor): the changed versions are not noticed.
+    h = hook(salesforce)
+    list(h.reconcile("Account", known, as_of, {}))
+    assert (h.reconciled["missing"], h.reconciled["changed"]) == (3, 0)
+
+
+def test_versions_are_one_bulk_job_for_a_big_object(salesforce: Any) -> None:
+    org = salesforce.org
+    h = hook(salesforce)
+    table = pa.Table.from_batches(list(h.versions("Account", "SystemModstamp", {"bulk_threshold": 100})))
+    assert table.column_names == ["id", "stamp"] and table.column("stamp").null_count == 0
+    assert table.num_rows == len(org.ids("Account"))
+    assert org.request_counts()["bulk_create"] == 1
 
 
 def test_a_query_timeout_splits_the_window_and_loses_nothing(salesforce: Any) -> None:
