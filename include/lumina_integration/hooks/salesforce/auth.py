@@ -85,15 +85,26 @@ def token_request_body(settings: SalesforceSettings) -> dict[str, Any]:
 
 
 def soap_login_body(settings: SalesforceSettings) -> str:
-    """The partner API ``login`` envelope (password followed by the security token)."""
+    """The partner API ``login`` envelope (password followed by the security token).
+
+    With an ``organization_id`` and no security token it is the provider's IP-filtered login: the org goes in
+    a ``LoginScopeHeader`` and the password alone.
+    """
     from xml.sax.saxutils import escape
 
     secret = escape(f"{settings.password or ''}{settings.security_token}")
+    scope = ""
+    if settings.organization_id and not settings.security_token:
+        scope = (
+            '<env:Header><n1:LoginScopeHeader xmlns:n1="urn:partner.soap.sforce.com">'
+            f"<n1:organizationId>{escape(settings.organization_id)}</n1:organizationId>"
+            "</n1:LoginScopeHeader></env:Header>"
+        )
     return (
         '<?xml version="1.0" encoding="utf-8" ?>'
         '<env:Envelope xmlns:xsd="http://www.w3.org/2001/XMLSchema" '
         'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
-        'xmlns:env="http://schemas.xmlsoap.org/soap/envelope/">'
+        f'xmlns:env="http://schemas.xmlsoap.org/soap/envelope/">{scope}'
         '<env:Body><n1:login xmlns:n1="urn:partner.soap.sforce.com">'
         f"<n1:username>{escape(settings.username or '')}</n1:username><n1:password>{secret}</n1:password>"
         "</n1:login></env:Body></env:Envelope>"

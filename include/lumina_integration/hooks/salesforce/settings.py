@@ -7,7 +7,8 @@ field the provider knows means here what it means there (simple-salesforce's sem
   ``https://<domain>.salesforce.com`` (``login`` by default, ``test`` for a sandbox org, ``mycompany.my`` for
   a My Domain); ``consumer_key`` / ``consumer_secret``: the connected app; ``private_key`` or
   ``private_key_file_path``: the JWT signing key; ``instance_url``: for the JWT flow only, the token host
-  ``https://<instance_url>.salesforce.com`` (as simple-salesforce does); ``version``; ``proxies``.
+  ``https://<instance_url>.salesforce.com`` (as simple-salesforce does); ``organization_id``: the SOAP
+  login without a security token (IP filtering); ``version``; ``proxies``.
 - Only ours (the provider ignores them): ``auth_mode``, ``refresh_token``, ``ca_bundle``, and ``client_id`` /
   ``client_secret`` as older names of ``consumer_key`` / ``consumer_secret`` (the provider's ``client_id`` is
   only the client name of its SOAP login).
@@ -47,6 +48,7 @@ class SalesforceSettings:
     private_key: str | None = None
     private_key_file: str | None = None
     refresh_token: str | None = None
+    organization_id: str | None = None  # the provider's IP-filtered SOAP login (no security token)
     ca_bundle: str | None = None  # a CA file to verify TLS against (a private CA or a local sandbox)
     token_url: str = ""  # where the OAuth token request goes (the login URL unless the JWT flow names another)
     proxies: dict[str, str] = field(default_factory=dict)
@@ -149,6 +151,7 @@ def settings_from_connection(conn: Any) -> SalesforceSettings:
         private_key=_field(extra, "private_key"),
         private_key_file=_field(extra, "private_key_file_path"),
         refresh_token=_field(extra, "refresh_token"),
+        organization_id=_field(extra, "organization_id"),
         ca_bundle=_field(extra, "ca_bundle"),
         token_url=token_url,
         proxies=_proxies(conn.conn_id, _field(extra, "proxies")),

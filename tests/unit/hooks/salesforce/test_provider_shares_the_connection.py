@@ -119,3 +119,19 @@ def test_salesforce_to_s3_reads_the_sandbox_through_the_same_connection(
     rows = list(csv.DictReader(io.StringIO(body)))
     expected = {r["Id"] for r in provider.org.truth("Account", ["Id", "Region__c"]) if r["Region__c"] == "NA"}
     assert {r["id"] for r in rows} == expected and expected
+
+
+def test_both_hooks_log_in_with_the_organization_id_instead_of_a_security_token(
+    provider: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow.providers.salesforce.hooks.salesforce import SalesforceHook
+
+    creds = provider.credentials
+    connection = json.loads(json.dumps(provider.connection))
+    del connection["extra"]["security_token"]
+    connection["extra"]["organization_id"] = creds.org_id
+    monkeypatch.setenv("AIRFLOW_CONN_SF_IP_FILTERED", json.dumps(connection))
+    records = SalesforceHook("sf_ip_filtered").make_query("SELECT Id FROM Account")["records"]
+    assert {r["Id"] for r in records} == provider.org.ids("Account")
+    ok, message = SalesforceAdapterHook("sf_ip_filtered").test_connection()
+    assert ok, message
