@@ -221,3 +221,15 @@ def test_simple_salesforce_logs_in_through_the_login_domain(server: SandboxServe
     # Only login paths are served under a login host; the API stays at the instance.
     elsewhere = http_session(server).get(f"{server.base_url}/login.salesforce.com/services/data/")
     assert elsewhere.status_code == 404
+
+
+def test_the_airflow_connection_keeps_the_login_host_where_the_provider_reads_it(server: SandboxServer) -> None:
+    from lumina_sandbox.salesforce.connection import airflow_connection
+
+    creds = server.credentials.as_dict()
+    connection = airflow_connection(creds, server.ca_path)
+    assert "host" not in connection
+    assert connection["extra"]["domain"] == server.credentials.login_domain
+    # A credentials file written by a sandbox from before login_domain gives the same connection.
+    older = {k: v for k, v in creds.items() if k != "login_domain"}
+    assert airflow_connection(older, server.ca_path) == connection
