@@ -137,15 +137,13 @@ def salesforce_server() -> Iterator[Any]:
 
 
 def salesforce_connection(server: Any) -> dict[str, Any]:
-    """A ``salesforce`` connection (SOAP login: user, password, security token) to the sandbox."""
-    creds = server.credentials
-    return {
-        "conn_type": "salesforce",
-        "host": server.base_url,
-        "login": creds.username,
-        "password": creds.password,
-        "extra": {"security_token": creds.security_token, "ca_bundle": str(server.ca_path)},
-    }
+    """A ``salesforce`` connection (SOAP login: user, password, security token) to the sandbox.
+
+    The same connection the provider's ``SalesforceHook`` reads (login host in the ``domain`` extra).
+    """
+    from lumina_sandbox.salesforce.connection import airflow_connection
+
+    return airflow_connection(server.credentials.as_dict(), server.ca_path)
 
 
 @pytest.fixture

@@ -294,16 +294,11 @@ class ChangeCapture(RuleBasedStateMachine):
 
 
 def test_change_capture_matches_the_source(pipelines: Any, small_org: Any) -> None:
-    creds = small_org.credentials
+    from lumina_sandbox.salesforce.connection import airflow_connection
+
     previous = os.environ.get("AIRFLOW_CONN_SALESFORCE_DEFAULT")
     os.environ["AIRFLOW_CONN_SALESFORCE_DEFAULT"] = json.dumps(
-        {
-            "conn_type": "salesforce",
-            "host": small_org.base_url,
-            "login": creds.username,
-            "password": creds.password,
-            "extra": {"security_token": creds.security_token, "ca_bundle": str(small_org.ca_path)},
-        }
+        airflow_connection(small_org.credentials.as_dict(), small_org.ca_path)
     )
     pipelines.org = small_org.org
     ChangeCapture.env = (pipelines, small_org)

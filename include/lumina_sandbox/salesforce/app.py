@@ -2,9 +2,12 @@
 
 Per request the middleware: answers 414/431 for a request line (or line + headers) over 16,384 bytes; sorts
 the request into an endpoint category (``categorize``); checks the API version; for REST and Bulk calls checks
-the bearer session (401 INVALID_SESSION_ID), counts the call against DailyApiRequests (403
-REQUEST_LIMIT_EXCEEDED once used up); applies injected faults; and stamps every response with the sandbox
-clock's ``Date`` and, on API calls, ``Sforce-Limit-Info``. Trailing slashes are ignored, as Salesforce does.
+the bearer session (401 INVALID_SESSION_ID; Bulk API 1.0: the ``X-SFDC-Session`` header, 400 InvalidSessionId),
+counts the call against DailyApiRequests (403 REQUEST_LIMIT_EXCEEDED once used up); applies injected faults;
+and stamps every response with the sandbox clock's ``Date`` and, on API calls, ``Sforce-Limit-Info``. Trailing
+slashes are ignored, as Salesforce does.
+A login path under a login host prefix (``/login.salesforce.com/services/Soap/u/62.0``, see
+:mod:`lumina_sandbox.salesforce.auth`) is served as the plain login path.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from lumina_sandbox.salesforce.auth import OAuthError
+from lumina_sandbox.salesforce.auth import LOGIN_HOST_PATH, OAuthError
 from lumina_sandbox.salesforce.clock import http_date
 from lumina_sandbox.salesforce.errors import ApiError
 from lumina_sandbox.salesforce.org import Org
@@ -35,6 +38,7 @@ MAX_REQUEST_BYTES = 16_384
 MIN_VERSION, MAX_VERSION = 50, 63
 JSON_TYPE = "application/json;charset=UTF-8"
 _DATA = re.compile(r"/services/data/v(\d+)\.(\d)(/.*)?")
+_ASYNC = re.compile(r"/services/async/(\d+)\.(\d)(/.*)?")
 _LOCATOR_PATH = re.compile(r"/(query|queryAll)/[^/]+")
 API_CATEGORIES = frozenset(
     {
@@ -50,9 +54,15 @@ API_CATEGORIES = frozenset(
         "bulk_status",
         "bulk_results",
         "ingest",
+        "bulk1_job",
+        "bulk1_batch",
+        "bulk1_results",
     }
 )
+BULK1_CATEGORIES = frozenset({"bulk1_job", "bulk1_batch", "bulk1_results"})
 INVALID_SESSION = [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
+# Bulk API 1.0 words it differently, with a 400.
+BULK1_INVALID_SESSION = {"exceptionCode": "InvalidSessionId", "exceptionMessage": "Invalid session id"}
 
 
 class DroppedConnection(Exception):
@@ -82,6 +92,15 @@ def categorize(method: str, path: str) -> str:
         return "control"
     if path in ("/services/data", "/services/data/"):
         return "versions"
+    bulk1 = _ASYNC.fullmatch(path)
+    if bulk1 is not None:
+        # job | job/<id> | job/<id>/batch[/<id>[/request]] | job/<id>/batch/<id>/result[/<id>]
+        parts = (bulk1.group(3) or "").strip("/").split("/")
+        if parts[0] != "job" or len(parts) > 6:
+            return "other"
+        if len(parts) >= 5 and parts[4] == "result":
+            return "bulk1_results"
+        return "bulk1_batch" if len(parts) >= 3 else "bulk1_job"
     match = _DATA.fullmatch(path)
     if match is None:
         return "other"
@@ -158,10 +177,13 @@ class SandboxMiddleware:
         path = scope["path"]
         if len(path) > 1 and path.endswith("/"):
             scope = {**scope, "path": path.rstrip("/")}
+        login = LOGIN_HOST_PATH.fullmatch(scope["path"])
+        if login is not None:
+            scope = {**scope, "path": login.group(1)}
         category = categorize(method, scope["path"])
         self.org.count_request(category)
         api = category in API_CATEGORIES
-        match = _DATA.fullmatch(scope["path"])
+        match = _DATA.fullmatch(scope["path"]) or _ASYNC.fullmatch(scope["path"])
         if match is not None and not MIN_VERSION <= int(match.group(1)) <= MAX_VERSION:
             body = json_bytes([{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}])
             await _respond(send, 404, body, self._stamp(False), JSON_TYPE)
@@ -169,10 +191,14 @@ class SandboxMiddleware:
         state: dict[str, Any] = {"category": category, "user_id": "", "token": ""}
         scope = {**scope, "state": {**scope.get("state", {}), **state}}
         if api:
-            token = _bearer(scope)
+            bulk1 = category in BULK1_CATEGORIES
+            token = _header(scope, b"x-sfdc-session") if bulk1 else _bearer(scope)
             session = self.org.sessions.get(token) if token else None
             if session is None:
-                await _respond(send, 401, json_bytes(INVALID_SESSION), self._stamp(True), JSON_TYPE)
+                if bulk1:
+                    await _respond(send, 400, json_bytes(BULK1_INVALID_SESSION), self._stamp(True), JSON_TYPE)
+                else:
+                    await _respond(send, 401, json_bytes(INVALID_SESSION), self._stamp(True), JSON_TYPE)
                 return
             try:
                 self.org.limits.charge_api()
@@ -222,19 +248,22 @@ class SandboxMiddleware:
         return wrapped
 
 
-def _bearer(scope: Scope) -> str:
+def _header(scope: Scope, name: bytes) -> str:
     for key, value in scope.get("headers", []):
-        if key.lower() == b"authorization":
-            text = value.decode("latin-1").strip()
-            scheme, _, token = text.partition(" ")
-            if scheme.lower() in ("bearer", "oauth"):
-                return token.strip()
+        if key.lower() == name:
+            return str(value.decode("latin-1").strip())
     return ""
+
+
+def _bearer(scope: Scope) -> str:
+    scheme, _, token = _header(scope, b"authorization").partition(" ")
+    return token.strip() if scheme.lower() in ("bearer", "oauth") else ""
 
 
 def create_app(org: Org, control_key: str) -> ASGIApp:
     """The sandbox's ASGI application for ``org``; control calls need ``X-Sandbox-Control-Key: control_key``."""
-    from lumina_sandbox.salesforce import routes_auth, routes_bulk, routes_control, routes_rest
+    from lumina_sandbox.salesforce import routes_auth, routes_bulk, routes_bulk1, routes_control, routes_rest
+    from lumina_sandbox.salesforce.bulk1 import AsyncApiError
 
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     app.router.redirect_slashes = False
@@ -243,10 +272,15 @@ def create_app(org: Org, control_key: str) -> ASGIApp:
     app.include_router(routes_auth.router)
     app.include_router(routes_rest.router)
     app.include_router(routes_bulk.router)
+    app.include_router(routes_bulk1.router)
     app.include_router(routes_control.router)
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, error: ApiError) -> Response:
+        return json_response(error.body(), error.status)
+
+    @app.exception_handler(AsyncApiError)
+    async def async_api_error(request: Request, error: AsyncApiError) -> Response:
         return json_response(error.body(), error.status)
 
     @app.exception_handler(OAuthError)

@@ -5,6 +5,12 @@ Grants: ``password`` (password + security token), ``client_credentials`` (form f
 ``refresh_token`` (optionally single use: a used refresh token stops working and the answer carries a new one).
 Failures are the ``{"error", "error_description"}`` bodies Salesforce sends. Sessions expire on the sandbox
 clock after ``ttl_seconds``; ``expire_all`` ends every session now.
+
+Login hosts: simple-salesforce (and so the official provider) builds every login URL as
+``https://<domain>.salesforce.com/services/...``, which cannot name a loopback port. The sandbox therefore
+also answers its login endpoints under ``/<name>.salesforce.com/services/...`` (the app strips that prefix):
+the connection extra ``domain`` = ``127.0.0.1:<port>/login`` (:func:`login_domain`) gives
+``https://127.0.0.1:<port>/login.salesforce.com/services/Soap/u/<v>``, the same URL for both hooks.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 import threading
 import time
@@ -28,6 +35,13 @@ JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 REFRESH_TOKEN = "refresh_token"
 LOGIN_AUDIENCES = ("https://login.salesforce.com", "https://test.salesforce.com")
 ORG_ID = "00D5g000004SbxEEAS"
+LOGIN_HOST = r"/[A-Za-z0-9.-]+\.salesforce\.com"
+LOGIN_HOST_PATH = re.compile(LOGIN_HOST + r"(/services/(?:oauth2/token|Soap/u/[^/]+))")
+
+
+def login_domain(base_url: str) -> str:
+    """The connection's ``domain`` extra that logs in to the sandbox at ``base_url`` (see the module doc)."""
+    return f"{base_url.rstrip('/').removeprefix('https://')}/login"
 
 
 class OAuthError(Exception):
@@ -58,6 +72,7 @@ class Credentials:
     org_id: str = ORG_ID
     user_id: str = ""
     login_url: str = ""
+    login_domain: str = ""  # the connection's ``domain`` extra for this sandbox
 
     @classmethod
     def create(cls, username: str, user_id: str) -> Credentials:
@@ -228,7 +243,11 @@ class Authenticator:
         audiences = claims.get("aud")
         audiences = audiences if isinstance(audiences, list) else [audiences]
         allowed = {*LOGIN_AUDIENCES, self.base_url}
-        if not any(isinstance(a, str) and a.rstrip("/") in allowed for a in audiences):
+        # simple-salesforce's audience is https://<domain>.salesforce.com, so the sandbox's login hosts too.
+        login_hosts = re.compile(re.escape(self.base_url) + LOGIN_HOST)
+        if not any(
+            isinstance(a, str) and (a.rstrip("/") in allowed or login_hosts.fullmatch(a.rstrip("/"))) for a in audiences
+        ):
             raise OAuthError("invalid_grant", "audience is invalid")
         try:
             expires = float(claims.get("exp", ""))  # simple-salesforce sends it as text

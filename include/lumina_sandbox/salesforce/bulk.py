@@ -33,7 +33,7 @@ from lumina_sandbox.salesforce.faults import Faults
 from lumina_sandbox.salesforce.ids import checksum
 from lumina_sandbox.salesforce.limits import Limits
 from lumina_sandbox.salesforce.records import RecordWriter
-from lumina_sandbox.salesforce.schema import Catalog
+from lumina_sandbox.salesforce.schema import Catalog, SObjectType
 from lumina_sandbox.salesforce.soql import SoqlError
 from lumina_sandbox.salesforce.sql import Compiled, compile_query, csv_columns, csv_header
 from lumina_sandbox.salesforce.store import Store
@@ -467,40 +467,15 @@ class BulkService:
             job.set_state("JobComplete", self._stamp())
 
     def _ingest_row(self, job: IngestJob, name: str, header: list[str], row: list[str], stamp: Any) -> None:
-        sobject = self._catalog().get(name)
-        values: dict[str, Any] = {}
-        for column, value in zip(header, row, strict=False):
-            if value == "#N/A":
-                values[column] = None
-            elif value != "":
-                values[column] = value
-        record_id = ""
+        values = csv_values(header, row)
         try:
-            created = False
-            if job.operation == "insert":
-                record_id = self.writer.create(sobject, [values], actor=job.created_by, modstamp=stamp)[0]
-                created = True
-            elif job.operation == "update":
-                record_id = _id_of(values)
-                self.writer.update(sobject, [values], actor=job.created_by, modstamp=stamp)
-            elif job.operation == "upsert":
-                assert job.external_id is not None
-                key = next((k for k in values if k.lower() == job.external_id.lower()), None)
-                if key is None:
-                    raise ApiError(400, "MISSING_ARGUMENT", f"{job.external_id} not specified", [job.external_id])
-                record_id, created = self.writer.upsert(
-                    sobject, job.external_id, values[key], values, actor=job.created_by, modstamp=stamp
-                )
-            elif job.operation == "delete":
-                record_id = _id_of(values)
-                self.writer.delete(sobject, [record_id], actor=job.created_by, modstamp=stamp)
-            else:
-                record_id = _id_of(values)
-                self.writer.purge(sobject, [record_id])
+            record_id, created = write_record(
+                self.writer, self._catalog().get(name), job.operation, values, job.external_id, job.created_by, stamp
+            )
             job.successes.append([record_id, "true" if created else "false", *row])
         except ApiError as error:
             message = f"{error.error_code}:{error.message}:{','.join(error.fields)} --"
-            job.failures.append([record_id, message, *row])
+            job.failures.append([target_id(job.operation, values), message, *row])
 
     def ingest_results(self, job_id: str, kind: str) -> bytes:
         """successfulResults / failedResults / unprocessedrecords as CSV."""
@@ -541,6 +516,55 @@ def _id_of(values: dict[str, Any]) -> str:
     if not record_id:
         raise ApiError(400, "MISSING_ARGUMENT", "Id not specified in an update call", ["Id"])
     return str(record_id)
+
+
+def csv_values(header: list[str], row: list[str]) -> dict[str, Any]:
+    """One CSV row of an ingest upload as field values: ``#N/A`` sets null, an empty cell leaves a field alone."""
+    values: dict[str, Any] = {}
+    for column, value in zip(header, row, strict=False):
+        if value == "#N/A":
+            values[column] = None
+        elif value != "":
+            values[column] = value
+    return values
+
+
+def target_id(operation: str, values: dict[str, Any]) -> str:
+    """The id a failed row names in its result: the record's own for update and deletes, else none."""
+    if operation in ("update", "delete", "hardDelete"):
+        return str(next((v for k, v in values.items() if k.lower() == "id"), None) or "")
+    return ""
+
+
+def write_record(
+    writer: RecordWriter,
+    sobject: SObjectType,
+    operation: str,
+    values: dict[str, Any],
+    external_id: str | None,
+    actor: str,
+    stamp: Any,
+) -> tuple[str, bool]:
+    """Apply one ingest record (either Bulk API's); returns (record id, created). Raises ApiError per record."""
+    if operation == "insert":
+        return writer.create(sobject, [values], actor=actor, modstamp=stamp)[0], True
+    if operation == "update":
+        record_id = _id_of(values)
+        writer.update(sobject, [values], actor=actor, modstamp=stamp)
+        return record_id, False
+    if operation == "upsert":
+        assert external_id is not None
+        key = next((k for k in values if k.lower() == external_id.lower()), None)
+        if key is None and external_id.lower() != "id":
+            raise ApiError(400, "MISSING_ARGUMENT", f"{external_id} not specified", [external_id])
+        # Upserting on Id without one creates the record, as Salesforce does.
+        return writer.upsert(sobject, external_id, values[key] if key else "", values, actor=actor, modstamp=stamp)
+    record_id = _id_of(values)
+    if operation == "delete":
+        writer.delete(sobject, [record_id], actor=actor, modstamp=stamp)
+    else:
+        writer.purge(sobject, [record_id])
+    return record_id, False
 
 
 def _file_chunks(header: bytes, path: Path, start: int, end: int, size: int = 1 << 20) -> Iterator[bytes]:

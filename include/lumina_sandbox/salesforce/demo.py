@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from lumina_sandbox.salesforce import runner
+from lumina_sandbox.salesforce.connection import airflow_connection as sandbox_connection
 from lumina_sandbox.salesforce.control import SandboxControl
 
 CONN_ID = "salesforce_default"
@@ -52,13 +53,7 @@ def airflow_connection(state_dir: Path) -> dict[str, Any]:
     """The ``salesforce`` connection to the sandbox (SOAP login), from its private credentials file."""
     folder = runner.sandbox_dir(state_dir)
     creds = json.loads((folder / "credentials.json").read_text())
-    return {
-        "conn_type": "salesforce",
-        "host": creds["login_url"],
-        "login": creds["username"],
-        "password": creds["password"],
-        "extra": {"security_token": creds["security_token"], "ca_bundle": str((folder / creds["ca_file"]).resolve())},
-    }
+    return sandbox_connection(creds, folder / creds["ca_file"])
 
 
 def apply_changes(control: SandboxControl, watermark: datetime | None) -> dict[str, int] | None:

@@ -17,8 +17,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from lumina_sandbox.salesforce.auth import Authenticator, Credentials, Sessions
+from lumina_sandbox.salesforce.auth import Authenticator, Credentials, Sessions, login_domain
 from lumina_sandbox.salesforce.bulk import BulkService
+from lumina_sandbox.salesforce.bulk1 import Bulk1Service
 from lumina_sandbox.salesforce.catalog import build_catalog
 from lumina_sandbox.salesforce.clock import SandboxClock
 from lumina_sandbox.salesforce.cursors import QueryService
@@ -76,6 +77,7 @@ class Org:
         )
         self.queries = QueryService(lambda: self.store, lambda: self.catalog, self.clock, self.faults)
         self.bulk = self._bulk_service()
+        self.bulk1 = self._bulk1_service()
         self._counts: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._last_maintenance = ""
@@ -94,6 +96,9 @@ class Org:
             self.writer,
             self.workdir / "bulk",
         )
+
+    def _bulk1_service(self) -> Bulk1Service:
+        return Bulk1Service(lambda: self.store, lambda: self.catalog, self.clock, self.limits, self.writer)
 
     @classmethod
     def generate(cls, seed: int = 7, counts: dict[str, int] | None = None, wide_fields: int = 450) -> Org:
@@ -116,6 +121,7 @@ class Org:
         """Where the org is served (instance_url, token ids, JWT audience, SOAP serverUrl)."""
         self.auth.base_url = base_url.rstrip("/")
         self.credentials.login_url = self.auth.base_url
+        self.credentials.login_domain = login_domain(self.auth.base_url)
 
     # -- clock ------------------------------------------------------------------------------------------------
 
@@ -267,6 +273,7 @@ class Org:
         self.store = Store(self.catalog, self.workdir / "db2" if old.directory.name == "db" else self.workdir / "db")
         old.close()
         self.bulk = self._bulk_service()
+        self.bulk1 = self._bulk1_service()
         self._populate()
         self.faults.clear()
         self.limits.reset()

@@ -1,14 +1,16 @@
 """Logins for every Salesforce flow we support: the OAuth 2.0 token flows and the SOAP login.
 
-simple-salesforce's login helpers always post to ``https://{domain}.salesforce.com``; we post to
-the connection's login URL instead (My Domain URLs and private CAs work), using simple-salesforce's
-own ``soap_login`` to read the SOAP answer, then hand the instance URL and session id to it.
+We post to the same URLs simple-salesforce builds from the connection's ``domain``
+(``https://<domain>.salesforce.com``, see :mod:`settings`), but on our own session (retries, a private CA,
+the budget), using simple-salesforce's own ``soap_login`` to read the SOAP answer, then hand the instance URL
+and session id to it.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -31,15 +33,25 @@ class Token:
 def _jwt_assertion(settings: SalesforceSettings) -> str:
     import jwt
 
-    if not settings.private_key:
-        raise SalesforceAuthError("jwt_bearer needs the connected app's private key in the connection extra")
+    key = settings.private_key
+    if not key and settings.private_key_file:
+        try:
+            key = Path(settings.private_key_file).read_text()
+        except OSError as exc:
+            raise SalesforceAuthError(
+                f"jwt_bearer: cannot read private_key_file_path {settings.private_key_file!r}: {exc.strerror}"
+            ) from exc
+    if not key:
+        raise SalesforceAuthError(
+            "jwt_bearer needs the connected app's private key (extra private_key or private_key_file_path)"
+        )
     claims = {
         "iss": settings.client_id,
         "sub": settings.username,
         "aud": settings.login_url,
         "exp": int(time.time()) + 180,
     }
-    return str(jwt.encode(claims, settings.private_key, algorithm="RS256"))
+    return str(jwt.encode(claims, key, algorithm="RS256"))
 
 
 def token_request_body(settings: SalesforceSettings) -> dict[str, Any]:
@@ -73,15 +85,26 @@ def token_request_body(settings: SalesforceSettings) -> dict[str, Any]:
 
 
 def soap_login_body(settings: SalesforceSettings) -> str:
-    """The partner API ``login`` envelope (password followed by the security token)."""
+    """The partner API ``login`` envelope (password followed by the security token).
+
+    With an ``organization_id`` and no security token it is the provider's IP-filtered login: the org goes in
+    a ``LoginScopeHeader`` and the password alone.
+    """
     from xml.sax.saxutils import escape
 
     secret = escape(f"{settings.password or ''}{settings.security_token}")
+    scope = ""
+    if settings.organization_id and not settings.security_token:
+        scope = (
+            '<env:Header><n1:LoginScopeHeader xmlns:n1="urn:partner.soap.sforce.com">'
+            f"<n1:organizationId>{escape(settings.organization_id)}</n1:organizationId>"
+            "</n1:LoginScopeHeader></env:Header>"
+        )
     return (
         '<?xml version="1.0" encoding="utf-8" ?>'
         '<env:Envelope xmlns:xsd="http://www.w3.org/2001/XMLSchema" '
         'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
-        'xmlns:env="http://schemas.xmlsoap.org/soap/envelope/">'
+        f'xmlns:env="http://schemas.xmlsoap.org/soap/envelope/">{scope}'
         '<env:Body><n1:login xmlns:n1="urn:partner.soap.sforce.com">'
         f"<n1:username>{escape(settings.username or '')}</n1:username><n1:password>{secret}</n1:password>"
         "</n1:login></env:Body></env:Envelope>"
@@ -106,7 +129,7 @@ def fetch_token(settings: SalesforceSettings, session: requests.Session) -> Toke
     if settings.auth_mode == "soap":
         return _soap_login(settings, session)
     body = {k: v for k, v in token_request_body(settings).items() if v is not None}
-    response = session.post(f"{settings.login_url}/services/oauth2/token", data=body, timeout=60)
+    response = session.post(f"{settings.token_url or settings.login_url}/services/oauth2/token", data=body, timeout=60)
     if response.status_code != 200:
         try:
             detail = response.json()

@@ -52,13 +52,18 @@ class SalesforceClient:
     def http(self) -> requests.Session:
         from lumina_integration.hooks.salesforce.resilience import http_session
 
-        return http_session(self.settings.ca_bundle)
+        return self._with_proxies(http_session(self.settings.ca_bundle))
 
     @cached_property
     def login_http(self) -> requests.Session:
         from lumina_integration.hooks.salesforce.resilience import LOGIN_RETRY_STATUSES, http_session
 
-        return http_session(self.settings.ca_bundle, retry_statuses=LOGIN_RETRY_STATUSES)
+        return self._with_proxies(http_session(self.settings.ca_bundle, retry_statuses=LOGIN_RETRY_STATUSES))
+
+    def _with_proxies(self, session: requests.Session) -> requests.Session:
+        # The connection's ``proxies`` extra, as the provider hands it to simple-salesforce's session.
+        session.proxies.update(self.settings.proxies)
+        return session
 
     def login(self) -> None:
         from airflow.sdk.log import mask_secret

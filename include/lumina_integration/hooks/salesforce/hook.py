@@ -43,7 +43,7 @@ class SalesforceAdapterHook(BaseHook):
     Args:
         salesforce_conn_id: an Airflow ``salesforce`` connection (user in login/password; extras:
             ``auth_mode``, ``client_id``, ``client_secret``, ``security_token``, ``private_key``,
-            ``refresh_token``, ``version``, ``ca_bundle``, ``domain``; host = the login URL).
+            ``refresh_token``, ``version``, ``ca_bundle``, ``domain``: see :mod:`.settings`; ``host`` is not read).
     """
 
     conn_name_attr = "salesforce_conn_id"

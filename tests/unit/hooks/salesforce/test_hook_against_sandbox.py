@@ -37,21 +37,22 @@ def everything(h: SalesforceAdapterHook) -> Window:
 def test_every_auth_mode_connects(salesforce: Any, mode: str) -> None:
     creds = salesforce.credentials
     connection = json.loads(json.dumps(salesforce.connection))
+    # The provider's field names (consumer_key/consumer_secret), one flow with our older client_* names.
     if mode == "password":
-        connection["extra"].update(client_id=creds.client_id, client_secret=creds.client_secret)
+        connection["extra"].update(consumer_key=creds.client_id, consumer_secret=creds.client_secret)
     elif mode == "jwt_bearer":
         connection["password"] = None
-        connection["extra"] = {"client_id": creds.client_id, "private_key": creds.private_key_pem}
+        connection["extra"] = {"consumer_key": creds.client_id, "private_key": creds.private_key_pem}
     elif mode == "client_credentials":
         connection.update(login=None, password=None)
-        connection["extra"] = {"client_id": creds.client_id, "client_secret": creds.client_secret}
+        connection["extra"] = {"consumer_key": creds.client_id, "consumer_secret": creds.client_secret}
     elif mode == "refresh_token":
         connection["extra"] = {
             "client_id": creds.client_id,
             "client_secret": creds.client_secret,
             "refresh_token": creds.refresh_token,
         }
-    connection["extra"]["ca_bundle"] = str(salesforce.ca_path)
+    connection["extra"].update(ca_bundle=str(salesforce.ca_path), domain=creds.login_domain)
     os.environ["AIRFLOW_CONN_SF_AUTH"] = json.dumps(connection)
     h = SalesforceAdapterHook("sf_auth")
     assert h.settings.auth_mode == mode

@@ -199,3 +199,37 @@ def test_missing_bearer_is_401_and_not_counted(server: SandboxServer) -> None:
     response = http_session(server).get(url(server, "limits/"))
     assert response.status_code == 401
     assert server.org.limits.api_used == used
+
+
+@pytest.mark.parametrize("flow", ["soap", "jwt_bearer", "client_credentials"])
+def test_simple_salesforce_logs_in_through_the_login_domain(server: SandboxServer, flow: str) -> None:
+    """simple-salesforce builds https://<domain>.salesforce.com/...; the sandbox's domain reaches it."""
+    creds = server.credentials
+    assert creds.login_domain == f"{server.base_url.removeprefix('https://')}/login"
+    logins: dict[str, dict[str, Any]] = {
+        "soap": {"username": creds.username, "password": creds.password, "security_token": creds.security_token},
+        "jwt_bearer": {
+            "username": creds.username,
+            "consumer_key": creds.client_id,
+            "privatekey": creds.private_key_pem,
+        },
+        "client_credentials": {"consumer_key": creds.client_id, "consumer_secret": creds.client_secret},
+    }
+    sf = Salesforce(domain=creds.login_domain, session=http_session(server), version=VERSION, **logins[flow])
+    assert sf.sf_instance == server.base_url.removeprefix("https://")
+    assert sf.query("SELECT COUNT() FROM Account")["totalSize"] > 0
+    # Only login paths are served under a login host; the API stays at the instance.
+    elsewhere = http_session(server).get(f"{server.base_url}/login.salesforce.com/services/data/")
+    assert elsewhere.status_code == 404
+
+
+def test_the_airflow_connection_keeps_the_login_host_where_the_provider_reads_it(server: SandboxServer) -> None:
+    from lumina_sandbox.salesforce.connection import airflow_connection
+
+    creds = server.credentials.as_dict()
+    connection = airflow_connection(creds, server.ca_path)
+    assert "host" not in connection
+    assert connection["extra"]["domain"] == server.credentials.login_domain
+    # A credentials file written by a sandbox from before login_domain gives the same connection.
+    older = {k: v for k, v in creds.items() if k != "login_domain"}
+    assert airflow_connection(older, server.ca_path) == connection
