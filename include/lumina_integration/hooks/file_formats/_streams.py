@@ -137,6 +137,7 @@ class Utf8Transcoder(io.RawIOBase):
     def __init__(self, source: ByteSource, encoding: str) -> None:
         super().__init__()
         self._source = source
+        self._read = getattr(source, "read1", source.read)
         self._encoding = encoding
         self._passthrough = is_utf8(encoding)
         codec = "utf-8" if self._passthrough else codecs.lookup(encoding).name
@@ -164,7 +165,8 @@ class Utf8Transcoder(io.RawIOBase):
         return count
 
     def _next_chunk(self) -> bytes:
-        chunk = self._source.read(CHUNK_BYTES)
+        # read1 where there is one: a read() that fails part-way (max_file_bytes) drops what it had.
+        chunk = self._read(CHUNK_BYTES)
         self._eof = not chunk
         if not self._started:
             self._started = True

@@ -124,7 +124,7 @@ class _RecordSizeGuard(io.RawIOBase):
         if self._record_start is not None and self._position - self._record_start > self._max_record_bytes:
             self.violation = f"record larger than max_record_bytes={self._max_record_bytes}"
             return 0
-        count = self._source.readinto(buffer)
+        count = self._source.readinto1(buffer)  # readinto would drop its bytes if a later raw read fails
         self._position += count
         return count
 
