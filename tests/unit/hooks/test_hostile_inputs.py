@@ -264,3 +264,33 @@ def test_bounds_have_safe_defaults_on_both_option_models() -> None:
 def test_unsafe_bounds_are_refused(bound: str, value: int) -> None:
     with pytest.raises(ValueError, match=bound):
         FileDropOptions(**{bound: value})
+
+
+@pytest.mark.parametrize("piece", [1, 2, 3, 7, 64])
+def test_json_depth_is_followed_across_chunks_through_strings_and_escapes(piece: int) -> None:
+    from lumina_integration.hooks.file_formats._json_bounds import JsonBoundsScanner
+
+    # Brackets inside strings (with escaped quotes and backslashes) do not count; depth 3 does not
+    # break max_depth=3, the fourth level does, at the offset of its bracket.
+    fits = b'[{"a": "[[[\\"[[\\\\", "b": [[1]], "c": "}}]]"}, {"d": "\\\\"}]'
+    deep = fits[:-1] + b', {"e": [[[1]]]}]'
+    for document, cut in ((fits, None), (deep, deep.index(b"[[[1") + 2)):
+        scanner = JsonBoundsScanner(record_depth=1, max_depth=3, max_record_bytes=MIB)
+        offsets = [scanner.feed(document[start : start + piece]) for start in range(0, len(document), piece)]
+        found = next((start * piece + offset for start, offset in enumerate(offsets) if offset is not None), None)
+        assert found == cut
+        assert (scanner.violation is not None) == (cut is not None)
+
+
+def test_csv_oversized_record_is_one_error_row_with_its_line_and_head() -> None:
+    from lumina_integration.hooks.file_formats import ERROR, RAW, read_records
+
+    giant = b'"' + b"x\n" * (MIB // 2 + 10) + b'"'
+    data = b"id,text\n1,a\n2," + giant + b"\n3,b\n"
+    batches = read_records(io.BytesIO(data), FileFormatOptions(format="csv", max_record_bytes=MIB))
+    rows = [row for batch in batches for row in batch.to_pylist()]
+
+    assert [row["id"] for row in rows if row[ERROR] is None] == ["1", "3"]
+    [bad] = [row for row in rows if row[ERROR] is not None]
+    assert bad[ERROR] == f"line 3: record larger than max_record_bytes={MIB}; skipped to the next record"
+    assert bad[RAW].startswith('2,"x\nx\n') and len(bad[RAW]) == 10_000
