@@ -132,6 +132,9 @@ class FileDropHook(BaseHook):
                 quote_char=opts.quote_char,
                 record_path=opts.record_path,
                 null_values=opts.null_values,
+                max_depth=opts.max_depth,
+                max_record_bytes=opts.max_record_bytes,
+                max_file_bytes=opts.max_file_bytes,
             )
             modified = item["LastModified"].astimezone(UTC)
             rows = 0

@@ -132,9 +132,7 @@ def compare(engine: Engine, schema: str, org: OrgTruth, pipeline: str) -> Compar
     for record_id in sorted(set(live) & set(truth)):
         stored = dict(zip(columns, (normal(v) for v in live[record_id]), strict=True))
         source = truth[record_id]
-        expected = {
-            c: normal(DEFAULTS.get(f) if source.get(f) is None else source.get(f)) for c, f in columns.items()
-        }
+        expected = {c: normal(DEFAULTS.get(f) if source.get(f) is None else source.get(f)) for c, f in columns.items()}
         if stored != expected:
             result.differing.append((record_id, stored, expected))
     return result

@@ -106,9 +106,10 @@ def test_batch_rows_splits_and_record_numbers_continue(data: bytes, options: dic
 )
 @pytest.mark.parametrize("cut", [pytest.param(8, id="trailer"), pytest.param(400, id="data")])
 def test_truncated_gzip_raises(fmt: str, document: bytes, cut: int) -> None:
-    # Bigger than what the readers fetch ahead (two 4 MiB blocks for CSV), so the damage is met
-    # after the first batches came out.
-    batches = read_records(io.BytesIO(gzip.compress(document)[:-cut]), FileFormatOptions(format=fmt))
+    # Bigger than what the readers fetch ahead (two 4 MiB blocks for CSV with 1 MiB records), so the
+    # damage is met after the first batches came out.
+    options = FileFormatOptions(format=fmt, max_record_bytes=1 << 20)
+    batches = read_records(io.BytesIO(gzip.compress(document)[:-cut]), options)
     rows_before = 0
 
     with pytest.raises(MalformedFileError, match="gzip data is corrupt or truncated"):
@@ -357,17 +358,24 @@ def test_csv_long_raw_text_is_truncated() -> None:
 
 
 @pytest.mark.parametrize(
-    ("data", "options", "offset"),
+    ("data", "options", "offset", "good"),
     [
-        pytest.param(b"a,b\n1,caf\xe9\n", {}, 9, id="latin-1-byte-in-utf-8"),
-        pytest.param(b"\xef\xbb\xbfa\n\xff\n", {}, 5, id="after-bom"),
-        pytest.param(gzip.compress(b"a\n\xc3\n"), {}, 2, id="gzip-truncated-sequence"),
-        pytest.param(b"a\n\x81\n", {"encoding": "cp1252"}, 2, id="undefined-cp1252-byte"),
+        pytest.param(b"a,b\n1,caf\xe9\n", {}, 9, 0, id="latin-1-byte-in-utf-8"),
+        pytest.param(b"a,b\n0,ok\n1,caf\xe9\n2,ok\n", {}, 14, 1, id="after-a-good-row"),
+        pytest.param(b"\xef\xbb\xbfa\n\xff\n", {}, 5, 0, id="after-bom"),
+        pytest.param(gzip.compress(b"a\n\xc3\n"), {}, 2, 0, id="gzip-truncated-sequence"),
+        pytest.param(b"a\n\x81\n", {"encoding": "cp1252"}, 2, 0, id="undefined-cp1252-byte"),
     ],
 )
-def test_csv_invalid_bytes_raise_with_offset(data: bytes, options: dict[str, Any], offset: int) -> None:
-    with pytest.raises(MalformedFileError, match=f"at byte offset {offset} "):
-        read(data, format="csv", **options)
+def test_csv_invalid_bytes_end_in_one_error_row_with_offset(
+    data: bytes, options: dict[str, Any], offset: int, good: int
+) -> None:
+    result = rows(data, format="csv", **options)
+
+    assert [row[ERROR] for row in result[:good]] == [None] * good
+    assert len(result) == good + 1
+    assert f"at byte offset {offset} " in result[-1][ERROR]
+    assert result[-1][ERROR].endswith("the rest of the file could not be read")
 
 
 def test_csv_streams_large_file_in_bounded_batches() -> None:

@@ -94,6 +94,6 @@ def read_records(stream: BinaryIO, options: FileFormatOptions, *, batch_rows: in
 
 
 def _read(stream: ByteSource, options: FileFormatOptions, batch_rows: int) -> Iterator[pa.RecordBatch]:
-    source = open_binary(stream)
+    source = open_binary(stream, options.max_file_bytes)
     if source is not None:
         yield from _READERS[options.format](source, options, batch_rows)

@@ -8,7 +8,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Literal
 
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator, model_validator
+from pydantic import ConfigDict, ValidationInfo, field_validator, model_validator
+
+from lumina_integration.hooks.read_limits import ReadLimits
 
 RECORD_NO = "_lumina_record_no"
 ERROR = "_lumina_error"
@@ -25,7 +27,7 @@ class MalformedFileError(ValueError):
     """The file cannot be read at all (wrong encoding, broken CSV structure...)."""
 
 
-class FileFormatOptions(BaseModel):
+class FileFormatOptions(ReadLimits):
     """How to read one export file into raw string columns.
 
     Args:
@@ -38,6 +40,7 @@ class FileFormatOptions(BaseModel):
             (None: every child of the root element). Ignored by csv and jsonl.
         null_values: CSV/XML: strings read as null besides the empty unquoted CSV field. Ignored by
             json and jsonl, where JSON ``null`` is the null.
+        max_depth, max_record_bytes, max_file_bytes: see :class:`ReadLimits`.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -21,10 +21,16 @@ from lumina_integration.hooks.file_formats._base import (
     truncate_raw,
     unique_names,
 )
-from lumina_integration.hooks.file_formats._streams import CHUNK_BYTES, Utf8Transcoder
+from lumina_integration.hooks.file_formats._csv_records import CsvRecordGuard
+from lumina_integration.hooks.file_formats._streams import (
+    CHUNK_BYTES,
+    FileTooLargeError,
+    InvalidEncodingError,
+    Utf8Transcoder,
+)
 
 # A record must fit in one block, so blocks are larger than pyarrow's 1 MiB default to leave room
-# for long free-text cells.
+# for long free-text cells, and at least max_record_bytes (longer records never reach pyarrow).
 _BLOCK_BYTES = 4 << 20
 _MAX_HEADER_BYTES = 1 << 20
 # Bad rows wait in memory until the batch they precede comes out; pyarrow only hands out the first
@@ -39,23 +45,30 @@ class _BadRow:
     found: int
     raw: str
     newlines: int  # line breaks inside the row (quoted values), for the line numbers after it
+    reason: str | None = None  # None: the wrong field count is the reason
 
 
 class _BadRowCollector:
     """``invalid_row_handler`` for pyarrow: keeps rows with the wrong field count, in file order."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, guard: CsvRecordGuard, max_record_bytes: int) -> None:
         self.pending: deque[_BadRow] = deque()
         self.overflowed = False
         self._limit = limit
+        self._guard = guard
+        self._oversized = f"record larger than max_record_bytes={max_record_bytes}; skipped to the next record"
 
     def __call__(self, row: pa_csv.InvalidRow) -> str:
         if len(self.pending) >= self._limit:
             self.overflowed = True
             return "error"
         text = row.text
-        # use_threads=False keeps row.number known.
-        bad = _BadRow(int(row.number), row.expected_columns, row.actual_columns, truncate_raw(text), text.count("\n"))
+        number, expected, found = int(row.number), row.expected_columns, row.actual_columns  # use_threads=False
+        if text.startswith(self._guard.marker):
+            skipped = self._guard.skipped[int(text[len(self._guard.marker) :].partition(self._guard.delimiter)[0])]
+            bad = _BadRow(number, expected, found, skipped.raw, skipped.newlines, self._oversized)
+        else:
+            bad = _BadRow(number, expected, found, truncate_raw(text), text.count("\n"))
         self.pending.append(bad)
         return "skip"
 
@@ -73,12 +86,20 @@ def read_csv(source: io.BufferedReader[Any], options: FileFormatOptions, batch_r
     """Stream a CSV file with a header row as raw-zone batches."""
     text = io.BufferedReader(Utf8Transcoder(source, options.encoding), CHUNK_BYTES)
     header = _read_header(text, options)
-    if header is None or not text.peek(1):
+    if header is None or not _more_after_header(text):
         return
     names, header_lines = header
-    bad_rows = _BadRowCollector(limit=max(batch_rows, _MIN_PENDING_LIMIT))
-    batches = _open(text, names, options, bad_rows)
-    yield from rebatch(_with_metadata(batches, names, header_lines, bad_rows), batch_rows)
+    guard = CsvRecordGuard(text, options.quote_char, options.delimiter, len(names), options.max_record_bytes)
+    bad_rows = _BadRowCollector(max(batch_rows, _MIN_PENDING_LIMIT), guard, options.max_record_bytes)
+    batches = _open(io.BufferedReader(guard, CHUNK_BYTES), names, options, bad_rows, guard)
+    yield from rebatch(_with_metadata(batches, names, header_lines, bad_rows, guard), batch_rows)
+
+
+def _more_after_header(text: io.BufferedReader[Any]) -> bool:
+    try:
+        return bool(text.peek(1))
+    except (InvalidEncodingError, FileTooLargeError):
+        return True  # the failure repeats on the next read, where it becomes the final error row
 
 
 def _read_header(text: io.BufferedReader[Any], options: FileFormatOptions) -> tuple[list[str], int] | None:
@@ -105,10 +126,15 @@ def _read_header(text: io.BufferedReader[Any], options: FileFormatOptions) -> tu
 
 
 def _open(
-    text: io.BufferedReader[Any], names: list[str], options: FileFormatOptions, bad_rows: _BadRowCollector
+    text: io.BufferedReader[Any],
+    names: list[str],
+    options: FileFormatOptions,
+    bad_rows: _BadRowCollector,
+    guard: CsvRecordGuard,
 ) -> Iterator[pa.RecordBatch]:
     """pyarrow's batches of the rows after the header, every column typed string."""
-    read_options = pa_csv.ReadOptions(column_names=names, use_threads=False, block_size=_BLOCK_BYTES)
+    block_size = max(_BLOCK_BYTES, options.max_record_bytes + CHUNK_BYTES)
+    read_options = pa_csv.ReadOptions(column_names=names, use_threads=False, block_size=block_size)
     parse_options = pa_csv.ParseOptions(
         delimiter=options.delimiter,
         quote_char=options.quote_char,
@@ -132,11 +158,17 @@ def _open(
             rows_read += batch.num_rows
             yield batch
     except pa.ArrowInvalid as error:
+        if guard.failure is not None and not guard.handed_out:
+            return  # nothing readable after the header: pyarrow calls that an empty file
         raise bad_rows.error_for(error, rows_read) from error
 
 
 def _with_metadata(
-    batches: Iterator[pa.RecordBatch], names: list[str], header_lines: int, bad_rows: _BadRowCollector
+    batches: Iterator[pa.RecordBatch],
+    names: list[str],
+    header_lines: int,
+    bad_rows: _BadRowCollector,
+    guard: CsvRecordGuard,
 ) -> Iterator[pa.RecordBatch]:
     """Add the metadata columns and put each bad row back at its place among the good ones."""
     assembler = _Assembler(names, header_lines)
@@ -155,6 +187,8 @@ def _with_metadata(
             yield assembler.good_rows(batch.slice(start))
     if pending:
         yield assembler.bad_rows(list(pending))
+    if guard.failure is not None:
+        yield assembler.final_error(f"{guard.failure}; the rest of the file could not be read")
 
 
 def _take_consecutive(pending: deque[_BadRow], first: int) -> list[_BadRow]:
@@ -187,7 +221,8 @@ class _Assembler:
         reasons = []
         for row in rows:
             line = self._lines_before + row.record
-            reasons.append(f"line {line}: expected {row.expected} fields, found {row.found}")
+            reason = row.reason or f"expected {row.expected} fields, found {row.found}"
+            reasons.append(f"line {line}: {reason}")
             self._lines_before += row.newlines
         nulls = pa.nulls(count, pa.string())
         columns = [
@@ -197,6 +232,13 @@ class _Assembler:
             pa.array([row.raw for row in rows], pa.string()),
         ]
         self.next_record += count
+        return pa.RecordBatch.from_arrays(columns, schema=self._schema)
+
+    def final_error(self, reason: str) -> pa.RecordBatch:
+        """One error row for the part of the file that could not be read."""
+        null = pa.nulls(1, pa.string())
+        columns = [*[null] * self._field_count, record_numbers(self.next_record, 1), pa.array([reason]), null]
+        self.next_record += 1
         return pa.RecordBatch.from_arrays(columns, schema=self._schema)
 
 

@@ -13,12 +13,15 @@ import ijson
 import pyarrow as pa
 
 from lumina_integration.hooks.file_formats._base import (
+    MAX_RAW_CHARS,
     SURROGATES,
     FileFormatOptions,
     RowBatcher,
 )
+from lumina_integration.hooks.file_formats._json_bounds import JsonBoundsScanner, JsonBoundsStream
 from lumina_integration.hooks.file_formats._streams import (
     CHUNK_BYTES,
+    FileTooLargeError,
     InvalidEncodingError,
     PrefixedStream,
     Utf8Transcoder,
@@ -57,13 +60,38 @@ def _fields(record: dict[str, object]) -> dict[str, str | None]:
     return {key: value if isinstance(value, str) else render(value) for key, value in record.items()}
 
 
+class _Text(str):
+    """JSON text to emit as is, queued between the values still to be rendered."""
+
+    __slots__ = ()
+
+
 def _to_json(value: object) -> str:
-    if isinstance(value, dict):
-        return "{" + ",".join(f"{_quote(key)}:{_to_json(item)}" for key, item in value.items()) + "}"
-    if isinstance(value, list):
-        return "[" + ",".join(_to_json(item) for item in value) + "]"
-    if isinstance(value, _JsonNumber):
-        return str(value)
+    # An explicit stack instead of recursion: the nesting comes from the file.
+    out: list[str] = []
+    pending: list[object] = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, _Text | _JsonNumber):
+            out.append(item)
+        elif isinstance(item, dict):
+            pending.append(_Text("}"))
+            for position, (key, member) in reversed(list(enumerate(item.items()))):
+                pending += [member, _Text(("," if position else "") + _quote(key) + ":")]
+            out.append("{")
+        elif isinstance(item, list):
+            pending.append(_Text("]"))
+            for position in range(len(item) - 1, -1, -1):
+                pending.append(item[position])
+                if position:
+                    pending.append(_Text(","))
+            out.append("[")
+        else:
+            out.append(_scalar_json(item))
+    return "".join(out)
+
+
+def _scalar_json(value: object) -> str:
     if isinstance(value, str):
         return _quote(value)
     if value is None:
@@ -93,20 +121,50 @@ def read_jsonl(source: io.BufferedReader[Any], options: FileFormatOptions, batch
     # surrogateescape turns undecodable bytes into lone surrogates, so one bad line costs one row.
     lines = io.TextIOWrapper(source, encoding=encoding, errors="surrogateescape", newline=None)
     batcher = RowBatcher(batch_rows)
-    for line_no, line in enumerate(lines, 1):
-        if line.isspace():
-            continue
-        fields, error = _parse_line(line, line_no, options.encoding)
-        batch = batcher.add(fields) if error is None else batcher.add_error(error, _scrub_raw(line))
-        if batch is not None:
+    line_no = 0
+    try:
+        # A bounded readline: a giant line is never held whole, only its first max_record_bytes.
+        while line := lines.readline(options.max_record_bytes + 1):
+            line_no += 1
+            if line.isspace():
+                continue
+            if _oversized(line, options.max_record_bytes):
+                _skip_rest_of_line(lines, line)
+                reason = f"line {line_no}: record larger than max_record_bytes={options.max_record_bytes}; skipped"
+                batch = batcher.add_error(reason, _scrub_raw(line[:MAX_RAW_CHARS]))
+            else:
+                fields, error = _parse_line(line, line_no, options)
+                batch = batcher.add(fields) if error is None else batcher.add_error(error, _scrub_raw(line))
+            if batch is not None:
+                yield batch
+    except FileTooLargeError as too_large:
+        # The lines read so far stay; the rest of the file is one error row.
+        if (batch := batcher.add_error(f"after line {line_no}: {too_large}", None)) is not None:
             yield batch
     if (batch := batcher.flush()) is not None:
         yield batch
 
 
-def _parse_line(line: str, line_no: int, encoding: str) -> tuple[dict[str, str | None], str | None]:
+def _oversized(line: str, max_record_bytes: int) -> bool:
+    if len(line) > max_record_bytes:
+        return True
+    # A character takes up to four bytes in UTF-8; only long lines need the exact count.
+    return len(line) * 4 > max_record_bytes and len(line.encode("utf-8", "surrogatepass")) > max_record_bytes
+
+
+def _skip_rest_of_line(lines: io.TextIOWrapper, line: str) -> None:
+    while not line.endswith("\n") and (line := lines.readline(CHUNK_BYTES)):
+        pass
+
+
+def _parse_line(line: str, line_no: int, options: FileFormatOptions) -> tuple[dict[str, str | None], str | None]:
     if not line.isascii() and SURROGATES.search(line):
-        return {}, f"line {line_no}: bytes that are not valid {encoding}"
+        return {}, f"line {line_no}: bytes that are not valid {options.encoding}"
+    # Depth can only exceed the bound on a line with more brackets than that: only those are scanned.
+    if line.count("[") + line.count("{") > options.max_depth:
+        scanner = JsonBoundsScanner(0, options.max_depth, options.max_record_bytes)
+        if scanner.feed(line.encode("utf-8")) is not None:
+            return {}, f"line {line_no}: record {scanner.violation}"
     try:
         value = _LINE_DECODER.decode(line)
     except json.JSONDecodeError as error:
@@ -129,14 +187,19 @@ def read_json(source: io.BufferedReader[Any], options: FileFormatOptions, batch_
     text = Utf8Transcoder(source, options.encoding)
     batcher = RowBatcher(batch_rows)
     problem: str | None = None
+    bounded: JsonBoundsStream | None = None
     try:
         head = _skip_whitespace(text)
         problem = _top_level_problem(head[:1], options.record_path)
         if problem is None:
             prefix = "item" if options.record_path is None else f"{options.record_path}.item"
+            # The records array sits inside the path's objects; depth is counted from its items.
+            record_depth = 1 + (0 if options.record_path is None else len(options.record_path.split(".")))
+            scanner = JsonBoundsScanner(record_depth, options.max_depth, options.max_record_bytes)
             # Unbuffered on purpose: a buffered read that meets invalid bytes would drop the valid
             # text read before them, and with it the last good records.
-            for item in ijson.items(PrefixedStream(head, text), prefix, use_float=False):
+            bounded = JsonBoundsStream(PrefixedStream(head, text), scanner)
+            for item in ijson.items(bounded, prefix, use_float=False):
                 if isinstance(item, dict):
                     batch = batcher.add(_fields(item))
                 else:
@@ -144,12 +207,15 @@ def read_json(source: io.BufferedReader[Any], options: FileFormatOptions, batch_
                     batch = batcher.add_error(reason, _to_json(item))
                 if batch is not None:
                     yield batch
-    except (ijson.JSONError, InvalidEncodingError) as error:
+    except (ijson.JSONError, InvalidEncodingError, FileTooLargeError) as error:
         read = batcher.next_record_no - 1
-        # yajl appends an ASCII-art pointer on further lines; the first line is the message.
-        lines = str(error).strip().splitlines()
-        message = lines[0] if lines else type(error).__name__
-        problem = f"invalid JSON after record {read}; the rest of the file could not be read: {message}"
+        if bounded is not None and bounded.violation is not None:
+            problem = f"record {read + 1}: {bounded.violation}; it and the rest of the file were not read"
+        else:
+            # yajl appends an ASCII-art pointer on further lines; the first line is the message.
+            lines = str(error).strip().splitlines()
+            message = lines[0] if lines else type(error).__name__
+            problem = f"invalid JSON after record {read}; the rest of the file could not be read: {message}"
     if problem is not None and (batch := batcher.add_error(problem, None)) is not None:
         yield batch
     if (batch := batcher.flush()) is not None:

@@ -21,6 +21,10 @@ class InvalidEncodingError(MalformedFileError):
     """Bytes that are not valid in the file's encoding."""
 
 
+class FileTooLargeError(MalformedFileError):
+    """The file, decompressed, is larger than max_file_bytes."""
+
+
 class ByteSource(Protocol):
     """Anything with ``read(size)`` returning bytes: files, io.BytesIO, boto3's StreamingBody."""
 
@@ -58,11 +62,16 @@ class PrefixedStream(io.RawIOBase):
         return len(data)
 
 
-def open_binary(stream: ByteSource) -> io.BufferedReader[Any] | None:
+def open_binary(stream: ByteSource, max_file_bytes: int | None = None) -> io.BufferedReader[Any] | None:
     """Wrap ``stream`` for buffered reading, gunzipping it when it starts with the gzip magic.
 
+    Args:
+        stream: the file's bytes, read once.
+        max_file_bytes: bound on the (decompressed) bytes handed out; None for no bound.
+
     Returns:
-        The (decompressed) byte stream, or None when it holds no bytes at all.
+        The (decompressed) byte stream, or None when it holds no bytes at all. Past
+        ``max_file_bytes`` its reads raise :class:`FileTooLargeError`.
     """
     head = b""
     while len(head) < len(_GZIP_MAGIC) and (more := stream.read(len(_GZIP_MAGIC) - len(head))):
@@ -70,7 +79,34 @@ def open_binary(stream: ByteSource) -> io.BufferedReader[Any] | None:
     reader: io.BufferedReader[Any] = io.BufferedReader(PrefixedStream(head, stream), CHUNK_BYTES)
     if head == _GZIP_MAGIC:
         reader = io.BufferedReader(_Gunzip(reader), CHUNK_BYTES)
+    if max_file_bytes is not None:
+        reader = io.BufferedReader(_SizeLimit(reader, max_file_bytes), CHUNK_BYTES)
     return reader if reader.peek(1) else None
+
+
+class _SizeLimit(io.RawIOBase):
+    """Hands out at most ``limit`` bytes, then raises: a gzip bomb stops here, not in memory or on disk."""
+
+    def __init__(self, source: io.BufferedReader[Any], limit: int) -> None:
+        super().__init__()
+        self._source = source
+        self._left = limit
+        self._limit = limit
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer).cast("B")
+        if not self._left:
+            if self._source.peek(1):
+                raise FileTooLargeError(
+                    f"the file is larger than max_file_bytes={self._limit} (decompressed); the rest was not read"
+                )
+            return 0
+        count = self._source.readinto(view[: self._left])
+        self._left -= count
+        return count
 
 
 class _Gunzip(io.RawIOBase):
@@ -101,6 +137,7 @@ class Utf8Transcoder(io.RawIOBase):
     def __init__(self, source: ByteSource, encoding: str) -> None:
         super().__init__()
         self._source = source
+        self._read = getattr(source, "read1", source.read)
         self._encoding = encoding
         self._passthrough = is_utf8(encoding)
         codec = "utf-8" if self._passthrough else codecs.lookup(encoding).name
@@ -128,7 +165,8 @@ class Utf8Transcoder(io.RawIOBase):
         return count
 
     def _next_chunk(self) -> bytes:
-        chunk = self._source.read(CHUNK_BYTES)
+        # read1 where there is one: a read() that fails part-way (max_file_bytes) drops what it had.
+        chunk = self._read(CHUNK_BYTES)
         self._eof = not chunk
         if not self._started:
             self._started = True

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.etree.ElementTree import Element, ParseError, TreeBuilder
 from xml.parsers.expat import ErrorString
 
@@ -14,7 +14,10 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser, iterparse
 
 from lumina_integration.hooks.file_formats._base import FileFormatOptions, RowBatcher
-from lumina_integration.hooks.file_formats._streams import is_utf8
+from lumina_integration.hooks.file_formats._streams import FileTooLargeError, is_utf8
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 
 def _local(name: str) -> str:
@@ -25,22 +28,31 @@ def _local(name: str) -> str:
 def read_xml(source: io.BufferedReader[Any], options: FileFormatOptions, batch_rows: int) -> Iterator[pa.RecordBatch]:
     """Stream the record elements of an XML document as raw-zone batches.
 
-    A document that is not well-formed (or declares entities) part-way gives the records read so
-    far, then one error row for the unreadable rest.
+    A document that is not well-formed (or declares entities) part-way, or that breaks a bound
+    (``max_depth``, ``max_record_bytes``, ``max_file_bytes``), gives the records read so far, then
+    one error row for the unreadable rest.
     """
     # The XML declaration names the encoding; only a non-UTF-8 option overrides it.
     parser = DefusedXMLParser(target=TreeBuilder(), encoding=None if is_utf8(options.encoding) else options.encoding)
     is_record = _record_test(options.record_path)
     nulls = frozenset(options.null_values)
     batcher = RowBatcher(batch_rows)
+    counted = _RecordSizeGuard(source, options.max_record_bytes)
     open_elements: list[Element] = []
     record_depth: int | None = None  # depth of the record element being read, if any
     problem: str | None = None
     try:
-        for event, element in iterparse(source, events=("start", "end"), parser=parser):
+        for event, element in iterparse(counted, events=("start", "end"), parser=parser):
             if event == "start":
                 if record_depth is None and is_record(element, len(open_elements)):
                     record_depth = len(open_elements)
+                    counted.record_started()
+                # Inside a record the record element is level 1; outside, the root is.
+                if len(open_elements) - (record_depth or 0) >= options.max_depth:
+                    problem = _rest_unread(
+                        batcher, f"elements nested deeper than max_depth={options.max_depth}", parser
+                    )
+                    break
                 open_elements.append(element)
                 continue
             open_elements.pop()
@@ -49,6 +61,7 @@ def read_xml(source: io.BufferedReader[Any], options: FileFormatOptions, batch_r
                 continue  # inside a record: kept until the record ends
             if depth == record_depth:
                 record_depth = None
+                counted.record_ended()
                 if (batch := batcher.add(_record_fields(element, nulls))) is not None:
                     yield batch
             # Drop finished elements from the tree so memory stays bounded by one record.
@@ -56,18 +69,64 @@ def read_xml(source: io.BufferedReader[Any], options: FileFormatOptions, batch_r
             if open_elements:
                 open_elements[-1].remove(element)
     except ParseError as error:
-        line, column = error.position  # expat counts columns from 0
-        problem = (
-            f"line {line}, column {column + 1}: XML is not well-formed ({ErrorString(error.code)}); "
-            "the rest of the file could not be read"
-        )
+        if counted.violation is not None:
+            problem = _rest_unread(batcher, counted.violation, parser)
+        else:
+            line, column = error.position  # expat counts columns from 0
+            problem = (
+                f"line {line}, column {column + 1}: XML is not well-formed ({ErrorString(error.code)}); "
+                "the rest of the file could not be read"
+            )
     except DefusedXmlException as error:
         line = parser.parser.CurrentLineNumber
         problem = f"line {line}: forbidden XML construct ({error!r}); the rest of the file could not be read"
+    except FileTooLargeError as error:
+        problem = f"after record {batcher.next_record_no - 1}: {error}"
     if problem is not None and (batch := batcher.add_error(problem, None)) is not None:
         yield batch
     if (batch := batcher.flush()) is not None:
         yield batch
+
+
+def _rest_unread(batcher: RowBatcher, bound: str, parser: DefusedXMLParser) -> str:
+    line = parser.parser.CurrentLineNumber
+    return f"record {batcher.next_record_no} (by line {line}): {bound}; it and the rest of the file were not read"
+
+
+class _RecordSizeGuard(io.RawIOBase):
+    """Feeds the parser and ends the document once the open record has grown past ``max_record_bytes``.
+
+    The parser reads ahead in 16 KiB pieces, so a record's size is counted from the piece in which
+    it was seen to start: short by at most one piece, never long. A giant text node is stopped
+    while it is still being read, before it is whole in memory.
+    """
+
+    def __init__(self, source: io.BufferedReader[Any], max_record_bytes: int) -> None:
+        super().__init__()
+        self._source = source
+        self._max_record_bytes = max_record_bytes
+        self._position = 0
+        self._record_start: int | None = None
+        self.violation: str | None = None
+
+    def record_started(self) -> None:
+        self._record_start = self._position
+
+    def record_ended(self) -> None:
+        self._record_start = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        if self.violation is not None:
+            return 0
+        if self._record_start is not None and self._position - self._record_start > self._max_record_bytes:
+            self.violation = f"record larger than max_record_bytes={self._max_record_bytes}"
+            return 0
+        count = self._source.readinto1(buffer)  # readinto would drop its bytes if a later raw read fails
+        self._position += count
+        return count
 
 
 def _record_test(record_path: str | None) -> Callable[[Element, int], bool]:
@@ -89,19 +148,17 @@ def _record_fields(record: Element, nulls: frozenset[str]) -> dict[str, str | No
         values.setdefault(f"@{_local(name)}", []).append(value)
     if text := (record.text or "").strip():
         values.setdefault("#text", []).append(text)
-    for child in record:
-        _flatten(child, _local(child.tag), values)
+    # Depth first with an explicit stack, children in document order: the nesting comes from the file.
+    pending = [(child, _local(child.tag)) for child in reversed(record)]
+    while pending:
+        element, key = pending.pop()
+        for name, value in element.attrib.items():
+            values.setdefault(f"{key}.@{_local(name)}", []).append(value)
+        text = (element.text or "").strip()
+        if len(element) == 0 or text:
+            values.setdefault(key, []).append(text)
+        pending += [(child, f"{key}.{_local(child.tag)}") for child in reversed(element)]
     return {key: _render(items, nulls) for key, items in values.items()}
-
-
-def _flatten(element: Element, key: str, values: dict[str, list[str]]) -> None:
-    for name, value in element.attrib.items():
-        values.setdefault(f"{key}.@{_local(name)}", []).append(value)
-    text = (element.text or "").strip()
-    if len(element) == 0 or text:
-        values.setdefault(key, []).append(text)
-    for child in element:
-        _flatten(child, f"{key}.{_local(child.tag)}", values)
 
 
 def _render(items: list[str], nulls: frozenset[str]) -> str | None:
