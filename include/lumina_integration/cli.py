@@ -4,7 +4,8 @@
   the canonical schemas; prints ``file:line: field: problem`` and exits 1 on any problem.
 - ``lumina schema [--out PATH]``: write the JSON Schema of pipeline specs for editor completion.
 - ``lumina settings-import [--file airflow_settings.yaml]``: load the astro-format connections,
-  pools and variables into Airflow's metadata database (what ``astro dev start`` does).
+  pools and variables into Airflow's metadata database (what ``astro dev start`` does), with
+  ``${LUMINA_...}`` placeholders expanded from the environment (see ``lumina_integration.environment``).
 - ``lumina summary``: rows per canonical table, quarantine counts, watermarks, last runs.
 """
 
@@ -98,8 +99,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "settings-import":
         from lumina_integration.settings import import_settings
+        from lumina_integration.yaml_models import YamlModelError
 
-        for line in import_settings(args.file):
+        try:
+            done = import_settings(args.file)
+        except YamlModelError as exc:
+            print(exc, file=sys.stderr)
+            return 1
+        for line in done:
             print(line)
         return 0
     print(_summary())
