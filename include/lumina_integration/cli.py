@@ -23,7 +23,11 @@ SPEC_SCHEMA_PATH = PROJECT_DIR / "docs" / "pipeline-spec.schema.json"
 
 
 def lint(paths: list[Path], dags_dir: Path = DAGS_DIR) -> list[str]:
-    """Every problem found, as printable lines (empty when all is well)."""
+    """Every problem found, one ``file:line: field: problem`` line each (empty when all is well).
+
+    ``paths`` may name specs anywhere: outside ``dags_dir`` a spec's defaults come from its own folder
+    and that folder's parent (see :mod:`lumina_integration.factory.specs`).
+    """
     from lumina_integration.canonical.registry import load_entity, schema_files
     from lumina_integration.factory.dag_builder import check_pipeline
     from lumina_integration.factory.specs import LoadedSpec, iter_specs, load_spec
@@ -52,7 +56,7 @@ def lint(paths: list[Path], dags_dir: Path = DAGS_DIR) -> list[str]:
             check_pipeline(item, dags_dir.resolve())
         except YamlModelError as exc:
             problems.append(str(exc))
-    return problems
+    return [line for found in problems for line in found.splitlines()]
 
 
 def spec_json_schema() -> dict[str, Any]:
