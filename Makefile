@@ -3,10 +3,18 @@ SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-STATE := .lumina
+# What two checkouts on one machine must not share, one setting each (include/lumina_integration/environment.py):
+# the state folder, the DuckDB file, the S3 and Salesforce sandboxes' ports (hence every connection to them).
+LUMINA_STATE_DIR ?= .lumina
+export LUMINA_STATE_DIR := $(abspath $(LUMINA_STATE_DIR))
+STATE := $(LUMINA_STATE_DIR)
+export LUMINA_DUCKDB_PATH ?= $(STATE)/warehouse.duckdb
+export LUMINA_S3_PORT ?= 9555
+export LUMINA_SALESFORCE_PORT ?= 9556
+UI_PORT ?= 8080
 
 # One Airflow home for the demo and the UI (SQLite metadata + LocalExecutor; 2 cores -> 4 slots).
-export AIRFLOW_HOME := $(CURDIR)/$(STATE)/airflow
+export AIRFLOW_HOME := $(STATE)/airflow
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
@@ -21,8 +29,6 @@ export ARROW_DEFAULT_MEMORY_POOL ?= jemalloc
 export AWS_ACCESS_KEY_ID := sandbox
 export AWS_SECRET_ACCESS_KEY := sandbox
 export AWS_DEFAULT_REGION := us-east-1
-export LUMINA_S3_PORT ?= 9555
-UI_PORT ?= 8080
 # airflow standalone starts its components as `airflow ...` subprocesses: they must find ours.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
@@ -43,7 +49,8 @@ settings: $(AIRFLOW_HOME)/airflow.db
 	$(BIN)/lumina settings-import
 	@# The same environment for commands typed by hand (`make ui-shell` or `source .lumina/env`).
 	@{ for v in AIRFLOW_HOME AIRFLOW__CORE__DAGS_FOLDER AIRFLOW__CORE__PLUGINS_FOLDER AIRFLOW__CORE__LOAD_EXAMPLES \
-	    AIRFLOW__CORE__EXECUTOR AIRFLOW__CORE__PARALLELISM ARROW_DEFAULT_MEMORY_POOL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION; do \
+	    AIRFLOW__CORE__EXECUTOR AIRFLOW__CORE__PARALLELISM ARROW_DEFAULT_MEMORY_POOL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION \
+	    LUMINA_STATE_DIR LUMINA_DUCKDB_PATH LUMINA_S3_PORT LUMINA_SALESFORCE_PORT; do \
 	    echo "export $$v='$${!v}'"; done; echo 'export PATH="$(CURDIR)/$(BIN):$$PATH"'; } > $(STATE)/env
 
 demo: settings

@@ -108,6 +108,8 @@ class Bench:
         log("migrating a throwaway Airflow metadata DB (SQLite)")
         self._run([sys.executable, "-m", "airflow", "db", "migrate"], "airflow-migrate")
         endpoint = s3_server.start(self.s3_port, self.workdir / "s3")
+        # The lake the plan step checks the connection against (`make bench` exports the demo's LUMINA_S3_PORT).
+        self.env["LUMINA_S3_ENDPOINT"] = endpoint
         self.env["AIRFLOW_CONN_LUMINA_LAKE"] = json.dumps(
             {"conn_type": "aws", "extra": {"endpoint_url": endpoint, "region_name": "us-east-1"}}
         )

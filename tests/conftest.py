@@ -36,6 +36,10 @@ os.environ.update(
         "GX_ANALYTICS_ENABLED": "False",
     }
 )
+# The environment's declared lake (what the plan step checks the lake connection against) is the test
+# S3 server, set by the s3_endpoint fixture; not a port inherited from `make` or `.lumina/env`.
+for _name in ("LUMINA_S3_PORT", "LUMINA_S3_ENDPOINT"):
+    os.environ.pop(_name, None)
 
 
 def _free_port() -> int:
@@ -53,6 +57,7 @@ def s3_endpoint() -> Iterator[str]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
+    os.environ["LUMINA_S3_ENDPOINT"] = endpoint
     for conn_id in ("LUMINA_LAKE", "LUMINA_LANDING"):
         os.environ[f"AIRFLOW_CONN_{conn_id}"] = json.dumps(
             {"conn_type": "aws", "extra": {"endpoint_url": endpoint, "region_name": "us-east-1"}}

@@ -4,7 +4,8 @@
   the canonical schemas; prints ``file:line: field: problem`` and exits 1 on any problem.
 - ``lumina schema [--out PATH]``: write the JSON Schema of pipeline specs for editor completion.
 - ``lumina settings-import [--file airflow_settings.yaml]``: load the astro-format connections,
-  pools and variables into Airflow's metadata database (what ``astro dev start`` does).
+  pools and variables into Airflow's metadata database (what ``astro dev start`` does), with
+  ``${LUMINA_...}`` placeholders expanded from the environment (see ``lumina_integration.environment``).
 - ``lumina summary``: rows per canonical table, quarantine counts, watermarks, last runs.
 """
 
@@ -22,7 +23,11 @@ SPEC_SCHEMA_PATH = PROJECT_DIR / "docs" / "pipeline-spec.schema.json"
 
 
 def lint(paths: list[Path], dags_dir: Path = DAGS_DIR) -> list[str]:
-    """Every problem found, as printable lines (empty when all is well)."""
+    """Every problem found, one ``file:line: field: problem`` line each (empty when all is well).
+
+    ``paths`` may name specs anywhere: outside ``dags_dir`` a spec's defaults come from its own folder
+    and that folder's parent (see :mod:`lumina_integration.factory.specs`).
+    """
     from lumina_integration.canonical.registry import load_entity, schema_files
     from lumina_integration.factory.dag_builder import check_pipeline
     from lumina_integration.factory.specs import LoadedSpec, iter_specs, load_spec
@@ -51,7 +56,7 @@ def lint(paths: list[Path], dags_dir: Path = DAGS_DIR) -> list[str]:
             check_pipeline(item, dags_dir.resolve())
         except YamlModelError as exc:
             problems.append(str(exc))
-    return problems
+    return [line for found in problems for line in found.splitlines()]
 
 
 def spec_json_schema() -> dict[str, Any]:
@@ -98,8 +103,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "settings-import":
         from lumina_integration.settings import import_settings
+        from lumina_integration.yaml_models import YamlModelError
 
-        for line in import_settings(args.file):
+        try:
+            done = import_settings(args.file)
+        except YamlModelError as exc:
+            print(exc, file=sys.stderr)
+            return 1
+        for line in done:
             print(line)
         return 0
     print(_summary())

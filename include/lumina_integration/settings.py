@@ -3,18 +3,29 @@
 The astro CLI does this on ``astro dev start``; this does the same without it, through Airflow's
 own models, so ``make demo`` and ``make ui`` see the same connections. Re-importing overwrites.
 A relative DuckDB path is taken relative to the project, so every process finds the same file.
+
+Values may hold ``${NAME}`` placeholders, expanded here from the environment's one setting each
+(:mod:`lumina_integration.environment`): the file stays in the astro format, and an endpoint or a
+path the environment moves is written once, not copied into the file. An unknown or unset name is
+an error naming the file and line. (The astro CLI does not expand placeholders: under it the
+S3 connections keep the literal text and the plan step refuses to run on them.)
 """
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from lumina_integration.environment import placeholder_value
 from lumina_integration.paths import PROJECT_DIR
+from lumina_integration.yaml_models import FieldProblem, YamlModelError, field_line
 
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _FIELDS = {
     "conn_host": "host",
     "conn_schema": "schema",
@@ -24,9 +35,25 @@ _FIELDS = {
 }
 
 
+def expand_placeholders(value: Any, path: Path, loc: Sequence[int | str] = ()) -> Any:
+    """``value`` with every ``${NAME}`` in its strings replaced; raises :class:`YamlModelError` for unset names."""
+    if isinstance(value, dict):
+        return {key: expand_placeholders(item, path, [*loc, key]) for key, item in value.items()}
+    if isinstance(value, list):
+        return [expand_placeholders(item, path, [*loc, i]) for i, item in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+    missing = [m.group(1) for m in _PLACEHOLDER.finditer(value) if placeholder_value(m.group(1)) is None]
+    if missing:
+        message = f"${{{missing[0]}}} is not set in the environment (nor one of the LUMINA_* settings)"
+        raise YamlModelError(path, [FieldProblem(field_line(path, loc), ".".join(map(str, loc)), message)])
+    return _PLACEHOLDER.sub(lambda m: placeholder_value(m.group(1)) or "", value)
+
+
 def read_settings(path: Path) -> dict[str, Any]:
-    """The ``airflow:`` section as plain connections / pools / variables."""
-    data = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("airflow") or {}
+    """The ``airflow:`` section as plain connections / pools / variables, placeholders expanded."""
+    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = expand_placeholders(document.get("airflow") or {}, path, ["airflow"])
     connections = {}
     for item in data.get("connections") or []:
         if not item.get("conn_id"):

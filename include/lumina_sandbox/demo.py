@@ -22,15 +22,15 @@ from __future__ import annotations
 import json
 import os
 import time
-from pathlib import Path
 from typing import Any
 
+from lumina_integration import environment
 from lumina_sandbox import file_drops
-from lumina_sandbox.s3_server import DEFAULT_PORT, start
+from lumina_sandbox.s3_server import start
 
 LANDING_BUCKET = "lumina-landing"
 LAKE_BUCKET = "lumina-lake"
-STATE_DIR = Path(".lumina")
+STATE_DIR = environment.state_dir()  # LUMINA_STATE_DIR
 FILE_DROP_DAGS = ["filedrop_crm_accounts", "filedrop_erp_products", "filedrop_helpdesk_tickets"]
 SALESFORCE_DAGS = ["salesforce_account", "salesforce_contact", "salesforce_opportunity", "salesforce_case"]
 # The maintenance runs whose effect the demo's changes show: hard deletes, a new field, a formula.
@@ -153,7 +153,12 @@ def main() -> None:
     from lumina_integration.warehouse.summary import warehouse_summary
     from lumina_sandbox.salesforce import demo as salesforce
 
-    endpoint = start(int(os.environ.get("LUMINA_S3_PORT", DEFAULT_PORT)), STATE_DIR)
+    # The same endpoint settings-import wrote into lumina_lake/lumina_landing (and the plan step checks):
+    # the sandbox on LUMINA_S3_PORT, unless LUMINA_S3_ENDPOINT names another server.
+    if os.environ.get(environment.S3_ENDPOINT):
+        endpoint = environment.s3_endpoint()
+    else:
+        endpoint = start(environment.s3_port(), STATE_DIR)
     client = s3(endpoint)
     print(f"S3 sandbox at {endpoint}", flush=True)
     for bucket in (LANDING_BUCKET, LAKE_BUCKET):
@@ -162,7 +167,9 @@ def main() -> None:
     org = salesforce.start(STATE_DIR)
     print(f"Salesforce sandbox at {org.base_url} (connection {salesforce.CONN_ID})", flush=True)
     prepare_sap()
-    print("SAP-shaped system in .lumina/sap_erp.sqlite (connection sap_erp)", flush=True)
+    from lumina_sandbox.sap.demo import DEFAULT_PATH as SAP_PATH
+
+    print(f"SAP-shaped system in {SAP_PATH} (connection sap_erp)", flush=True)
     bag = dag_bag()
     from lumina_sandbox.sap.demo import PIPELINES as SAP_DAGS
 

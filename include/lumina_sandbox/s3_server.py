@@ -1,7 +1,12 @@
 """A real S3 endpoint on loopback (moto's server), started once and shared by demo, UI and tests.
 
-``python -m lumina_sandbox.s3_server start`` starts it detached (idempotent: an already running
-server on the port is reused) and ``stop`` ends it. Data lives in the server's memory only.
+``python -m lumina_sandbox.s3_server start`` starts it detached (idempotent: the server this state
+directory started on the port is reused) and ``stop`` ends it (without ``--port``: every one this state
+directory started). Data lives in the server's memory only. The port is ``LUMINA_S3_PORT`` (default 9555)
+and the state directory ``LUMINA_STATE_DIR``; see ``lumina_integration.environment``.
+
+Something else listening on the port (another checkout's sandbox, typically) is refused, not reused:
+staging into it would mix two environments' lakes.
 """
 
 from __future__ import annotations
@@ -16,8 +21,10 @@ import sys
 import time
 from pathlib import Path
 
-DEFAULT_PORT = int(os.environ.get("LUMINA_S3_PORT", "9555"))
-HOST = "127.0.0.1"
+from lumina_integration.environment import LOOPBACK, s3_port, state_dir
+
+DEFAULT_PORT = s3_port()
+HOST = LOOPBACK
 
 
 def endpoint_url(port: int = DEFAULT_PORT) -> str:
@@ -30,19 +37,42 @@ def is_listening(port: int) -> bool:
         return sock.connect_ex((HOST, port)) == 0
 
 
-def start(port: int, state_dir: Path) -> str:
-    """Start the server unless one already answers on ``port``; returns its endpoint URL."""
+def _pid_file(state: Path, port: int) -> Path:
+    return state / f"s3-{port}.pid"
+
+
+def _ours(state: Path, port: int) -> bool:
+    """Whether the server on ``port`` is the one this state directory started (its process is alive)."""
+    pid_file = _pid_file(state, port)
+    if not pid_file.exists():
+        return False
+    try:
+        os.kill(int(pid_file.read_text()), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def start(port: int, state: Path) -> str:
+    """Start the server unless this state directory's one already answers on ``port``; returns its URL."""
     if is_listening(port):
-        return endpoint_url(port)
-    state_dir.mkdir(parents=True, exist_ok=True)
-    log = (state_dir / f"s3-{port}.log").open("ab")
+        if _ours(state, port):
+            return endpoint_url(port)
+        raise RuntimeError(
+            f"port {port} is in use by a server this checkout did not start (another checkout's S3 sandbox?); "
+            f"set LUMINA_S3_PORT to a free port, or stop that server"
+        )
+    state.mkdir(parents=True, exist_ok=True)
+    log = (state / f"s3-{port}.log").open("ab")
     process = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(port)],
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,  # survives the make target that started it
     )
-    (state_dir / f"s3-{port}.pid").write_text(str(process.pid))
+    _pid_file(state, port).write_text(str(process.pid))
     deadline = time.monotonic() + 30
     while not is_listening(port):
         if process.poll() is not None or time.monotonic() > deadline:
@@ -51,24 +81,28 @@ def start(port: int, state_dir: Path) -> str:
     return endpoint_url(port)
 
 
-def stop(port: int, state_dir: Path) -> bool:
-    pid_file = state_dir / f"s3-{port}.pid"
-    if not pid_file.exists():
-        return False
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(int(pid_file.read_text()), signal.SIGTERM)
-    pid_file.unlink()
-    return True
+def stop(port: int | None, state: Path) -> bool:
+    """Stop the server on ``port`` this state directory started (None: all of them); False if none was."""
+    pid_files = [_pid_file(state, port)] if port is not None else sorted(state.glob("s3-*.pid"))
+    stopped = False
+    for pid_file in pid_files:
+        if not pid_file.exists():
+            continue
+        with contextlib.suppress(ProcessLookupError, ValueError):
+            os.killpg(int(pid_file.read_text()), signal.SIGTERM)
+        pid_file.unlink()
+        stopped = True
+    return stopped
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("action", choices=["start", "stop"])
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
-    parser.add_argument("--state-dir", type=Path, default=Path(".lumina"))
+    parser.add_argument("--port", type=int, default=None, help=f"default: LUMINA_S3_PORT ({DEFAULT_PORT}); stop: all")
+    parser.add_argument("--state-dir", type=Path, default=state_dir())
     args = parser.parse_args()
     if args.action == "start":
-        print(start(args.port, args.state_dir))
+        print(start(args.port or DEFAULT_PORT, args.state_dir))
     else:
         print("stopped" if stop(args.port, args.state_dir) else "not running")
 

@@ -70,6 +70,41 @@ def test_crm_accounts_initial_delta_and_replay(harness: Any) -> None:
 
 
 @pytest.mark.integration
+def test_a_run_whose_lake_is_another_environments_refuses_to_start(
+    harness: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+    import socket
+
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    # Another checkout's S3 sandbox, and a lake connection imported for it: this environment's lake is
+    # the test server (LUMINA_S3_ENDPOINT, set by conftest).
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    other = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    other.start()
+    try:
+        other_endpoint = f"http://127.0.0.1:{port}"
+        other_s3 = boto3.client("s3", endpoint_url=other_endpoint, region_name="us-east-1")
+        other_s3.create_bucket(Bucket="lumina-lake")
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_LUMINA_LAKE",
+            json.dumps({"conn_type": "aws", "extra": {"endpoint_url": other_endpoint, "region_name": "us-east-1"}}),
+        )
+        harness.drop(file_drops.accounts_initial(n=50))
+        run = harness.run(CRM)
+        states = harness.states(run)
+        assert states["plan"] == "failed" and states["extract"] == "upstream_failed", states
+        assert other_s3.list_objects_v2(Bucket="lumina-lake")["KeyCount"] == 0, "nothing staged in the other lake"
+        assert harness.count("customer") == 0 and harness.count("lumina_state") == 0, "the warehouse is untouched"
+    finally:
+        other.stop()
+
+
+@pytest.mark.integration
 def test_changed_file_is_reloaded_and_its_rows_updated_not_duplicated(harness: Any) -> None:
     initial = file_drops.accounts_initial(n=100)
     harness.drop(initial)

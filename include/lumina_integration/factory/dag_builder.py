@@ -16,8 +16,8 @@ from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, CronTriggerTimeta
 
 from lumina_integration.alerts import failure_alerts
 from lumina_integration.factory.spec import PipelineSpec
-from lumina_integration.factory.specs import LoadedSpec, iter_specs
-from lumina_integration.hooks.registry import adapter_info, options_model
+from lumina_integration.factory.specs import LoadedSpec, iter_specs, shown_path
+from lumina_integration.hooks.registry import adapter_info, check_object, options_model
 from lumina_integration.operators.extract import ExtractOperator
 from lumina_integration.operators.load import LoadOperator, entity_asset_uri
 from lumina_integration.operators.plan import PlanOperator, RunMode
@@ -68,8 +68,13 @@ class InvalidSpecsDag(DAG):
 
 
 def check_pipeline(loaded: LoadedSpec, dags_dir: Path) -> Mapping:
-    """Checks that need more than the spec's own fields: the adapter, its options, the mapping."""
-    spec, shown = loaded.spec, loaded.path.relative_to(dags_dir.parent)
+    """Checks that need more than the spec's own fields: the adapter, its object and options, the mapping.
+
+    Every problem found is reported (each with its line), not just the first; the object and the
+    options are checked with the same functions the run applies, so what lint accepts the run does not
+    refuse by shape (names unknown to the source are still found only by the run's discovery).
+    """
+    spec, shown = loaded.spec, shown_path(loaded.path, dags_dir)
 
     def problem(loc: list[str | int], message: str) -> FieldProblem:
         return FieldProblem(field_line(loaded.path, loc), ".".join(map(str, loc)), message)
@@ -78,21 +83,29 @@ def check_pipeline(loaded: LoadedSpec, dags_dir: Path) -> Mapping:
         info = adapter_info(spec.source.type)
     except LookupError as exc:
         raise YamlModelError(shown, [problem(["source", "type"], str(exc))]) from exc
+    problems: list[FieldProblem] = []
     for kind in ("reconcile", "refresh"):
         if getattr(spec.maintenance, kind) and kind not in info.maintenance:
             message = f"the {spec.source.type} adapter has no {kind} runs (it offers {list(info.maintenance)})"
-            raise YamlModelError(shown, [problem(["maintenance", kind], message)])
+            problems.append(problem(["maintenance", kind], message))
+    try:
+        check_object(spec.source.type, spec.source.object)
+    except ValueError as exc:
+        problems.append(problem(["source", "object"], str(exc)))
     try:
         validate_yaml_data(options_model(spec.source.type), spec.source.options, None, shown)
     except YamlModelError as exc:
-        loc_of: list[list[str | int]] = [["source", "options", *p.field.split(".")] for p in exc.problems]
-        raise YamlModelError(
-            shown, [problem(loc, p.message) for loc, p in zip(loc_of, exc.problems, strict=True)]
-        ) from exc
+        for p in exc.problems:
+            loc: list[str | int] = ["source", "options", *(int(k) if k.isdigit() else k for k in p.field.split("."))]
+            problems.append(problem(loc, p.message))
+    mapping: Mapping | None = None
     try:
-        return load_mapping(spec.mapping)
+        mapping = load_mapping(spec.mapping)
     except LookupError as exc:
-        raise YamlModelError(shown, [problem(["mapping"], str(exc))]) from exc
+        problems.append(problem(["mapping"], str(exc)))
+    if problems or mapping is None:
+        raise YamlModelError(shown, problems)
+    return mapping
 
 
 def _doc_md(spec: PipelineSpec, mapping: Mapping, shown: Path) -> str:

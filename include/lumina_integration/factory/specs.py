@@ -3,6 +3,11 @@
 Defaults cascade: ``dags/_defaults.yaml`` then ``dags/<domain>/_defaults.yaml`` then the spec
 itself; mappings merge key by key, tags accumulate. A spec's ``dag_id`` defaults to its file
 name (``crm_accounts.dag.yaml`` -> ``crm_accounts``) and its domain is its folder.
+
+A spec outside the dags folder (``lumina lint drafts/crm/x.dag.yaml``) is read as if its folder were
+a domain folder of a dags folder: the cascade is ``<its folder's parent>/_defaults.yaml`` then
+``<its folder>/_defaults.yaml``, and the domain is its folder's name. So a copy of a dags tree (a
+draft, another checkout's ``dags/``) lints exactly as it would load in place.
 """
 
 from __future__ import annotations
@@ -47,9 +52,23 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def spec_root(path: Path, dags_dir: Path) -> Path:
+    """The folder a spec's defaults cascade and domain are taken from (see the module's docstring)."""
+    return dags_dir if dags_dir in path.parents else path.parent.parent
+
+
+def shown_path(path: Path, dags_dir: Path) -> Path:
+    """How errors name a spec: from the project (``dags/crm/x.dag.yaml``), else from the working folder."""
+    for base in (dags_dir.parent, Path.cwd()):
+        if base in path.parents:
+            return path.relative_to(base)
+    return path
+
+
 def _defaults_for(path: Path, dags_dir: Path) -> dict[str, Any]:
     layered: dict[str, Any] = {}
-    folders = [dags_dir / rel for rel in reversed(list(path.parent.relative_to(dags_dir).parents))]
+    root = spec_root(path, dags_dir)
+    folders = [root / rel for rel in reversed(list(path.parent.relative_to(root).parents))]
     folders.append(path.parent)
     for folder in dict.fromkeys(folders):
         defaults_path = folder / DEFAULTS_FILE
@@ -61,13 +80,13 @@ def _defaults_for(path: Path, dags_dir: Path) -> dict[str, Any]:
 
 def load_spec(path: Path, dags_dir: Path) -> PipelineSpec:
     """Validate one spec file with its folder defaults; raises :class:`YamlModelError`."""
-    shown = path.relative_to(dags_dir.parent) if dags_dir.parent in path.parents else path
+    shown = shown_path(path, dags_dir)
     data, node = compose_yaml(path.read_text(encoding="utf-8"), shown)
     if not isinstance(data, dict):
         raise YamlModelError(shown, [FieldProblem(1, "", "expected a mapping of keys to values")])
     merged = _merge(_defaults_for(path, dags_dir), data)
     merged.setdefault("dag_id", path.name.removesuffix(SPEC_SUFFIX))
-    relative = path.parent.relative_to(dags_dir)
+    relative = path.parent.relative_to(spec_root(path, dags_dir))
     merged.setdefault("domain", relative.parts[0] if relative.parts else "")
     return validate_yaml_data(PipelineSpec, merged, node, shown)
 

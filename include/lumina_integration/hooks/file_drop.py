@@ -25,20 +25,12 @@ from lumina_integration.hooks.base import (
     SourceObject,
     SourceVersion,
 )
-from lumina_integration.hooks.file_drop_options import FileDropOptions
+from lumina_integration.hooks.file_drop_options import FileDropOptions, split_location
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
     from lumina_integration.window import Window
-
-
-def split_location(obj: str) -> tuple[str, str]:
-    """``s3://bucket/prefix/`` or ``bucket/prefix/`` -> (bucket, prefix)."""
-    bucket, _, prefix = obj.removeprefix("s3://").partition("/")
-    if not bucket:
-        raise ValueError(f"file drop location {obj!r} must start with a bucket name")
-    return bucket, prefix
 
 
 class FileDropHook(BaseHook):

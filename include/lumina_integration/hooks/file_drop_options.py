@@ -4,9 +4,30 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import ConfigDict
+from pydantic import ConfigDict, field_validator
 
 from lumina_integration.hooks.read_limits import ReadLimits
+
+
+def key_path(value: str, what: str) -> str:
+    """``value`` if none of its ``/``-separated segments is ``.`` or ``..``; raises ValueError.
+
+    S3 keys are flat, but S3-compatible stores on a file system and the tools that mirror a bucket
+    resolve such segments, so a prefix or pattern holding one could reach outside its drop location.
+    The one rule for both: ``lumina lint`` applies it to ``source.object`` and ``source.options.pattern``,
+    and every run applies it again when it lists the location.
+    """
+    if any(segment in (".", "..") for segment in value.split("/")):
+        raise ValueError(f"{what} {value!r} has a '.' or '..' segment; name the location without relative steps")
+    return value
+
+
+def split_location(obj: str) -> tuple[str, str]:
+    """``s3://bucket/prefix/`` or ``bucket/prefix/`` -> (bucket, prefix); the prefix passes :func:`key_path`."""
+    bucket, _, prefix = obj.removeprefix("s3://").partition("/")
+    if not bucket:
+        raise ValueError(f"file drop location {obj!r} must start with a bucket name")
+    return bucket, key_path(prefix, "file drop prefix")
 
 
 class FileDropOptions(ReadLimits):
@@ -29,3 +50,8 @@ class FileDropOptions(ReadLimits):
     quote_char: str = '"'
     record_path: str | None = None
     null_values: list[str] = []
+
+    @field_validator("pattern")
+    @classmethod
+    def _no_relative_steps(cls, value: str) -> str:
+        return key_path(value, "pattern")

@@ -22,6 +22,8 @@ class AdapterInfo:
         pool: the Airflow pool the tasks that call the system run in (sized below its limits).
         maintenance: the maintenance runs it supports (``reconcile``, ``refresh``, ``resync``: a full
             read of the object that rewrites its rows, offered as a manual DAG for every pipeline).
+        object_check: a light function that raises ValueError for a ``source.object`` the adapter
+            would refuse at run time, by the same rule the run applies (lint and DAG parsing call it).
     """
 
     name: str
@@ -31,6 +33,7 @@ class AdapterInfo:
     description: str
     pool: str | None = None
     maintenance: tuple[str, ...] = ()
+    object_check: str | None = None
 
 
 ADAPTERS: dict[str, AdapterInfo] = {
@@ -44,6 +47,7 @@ ADAPTERS: dict[str, AdapterInfo] = {
         # Reconcile re-reads every file version the ledger lacks. No resync: a landing prefix holds
         # delta exports, not an image of the source, so a record absent from it is not a deletion.
         maintenance=("reconcile",),
+        object_check="lumina_integration.hooks.file_drop_options.split_location",
     ),
     "salesforce": AdapterInfo(
         name="salesforce",
@@ -53,6 +57,7 @@ ADAPTERS: dict[str, AdapterInfo] = {
         description="Salesforce sObjects over REST or Bulk API 2.0, incremental by SystemModstamp",
         pool="salesforce_api",
         maintenance=("reconcile", "refresh", "resync"),
+        object_check="lumina_integration.hooks.salesforce.options.sobject_name",
     ),
     "sap_hana": AdapterInfo(
         name="sap_hana",
@@ -81,6 +86,13 @@ def adapter_info(name: str) -> AdapterInfo:
 def options_model(name: str) -> type[BaseModel]:
     model: type[BaseModel] = _import(adapter_info(name).options_model)
     return model
+
+
+def check_object(name: str, obj: str) -> None:
+    """Raise ValueError when adapter ``name`` would refuse ``obj`` by its shape alone (no connection needed)."""
+    check = adapter_info(name).object_check
+    if check is not None:
+        _import(check)(obj)
 
 
 def build_adapter(name: str, conn_id: str) -> Any:

@@ -60,6 +60,36 @@ class PipelineStepOperator(BaseOperator):
 
         return s3_client(self.spec.staging.conn_id)
 
+    def check_lake_endpoint(self) -> None:
+        """Refuse to run when the lake connection points elsewhere than this environment's lake.
+
+        Two checkouts on one machine each run their own S3 sandbox; a connection imported in the other
+        one's environment (or a port changed without re-importing) would stage raw records, quarantine
+        and checkpoints into the other checkout's lake. "Configured" is the environment's declared lake
+        endpoint (``LUMINA_S3_ENDPOINT``, or the sandbox on ``LUMINA_S3_PORT``); a deployment that
+        declares none is not checked. An endpoint still holding a ``${...}`` placeholder (settings
+        imported by a tool that does not expand them) is refused everywhere. Costs one connection lookup.
+        """
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from lumina_integration.environment import declared_lake_endpoint, same_endpoint
+
+        conn_id = self.spec.staging.conn_id
+        actual = S3Hook(aws_conn_id=conn_id).conn_config.get_service_endpoint_url("s3")
+        if actual is not None and "${" in actual:
+            raise AirflowFailException(
+                f"the lake connection {conn_id!r} has the unexpanded endpoint_url {actual!r}; "
+                "import airflow_settings.yaml with `lumina settings-import` (or set the connection's endpoint)"
+            )
+        configured = declared_lake_endpoint()
+        if configured is not None and not same_endpoint(actual, configured):
+            raise AirflowFailException(
+                f"the lake connection {conn_id!r} points at {actual or 'the default AWS endpoint'}, but this "
+                f"environment's lake is {configured} (LUMINA_S3_ENDPOINT / LUMINA_S3_PORT): refusing to stage "
+                "into another environment's lake; re-import the settings (`make settings`) or fix the connection"
+            )
+
     def prefix(self, zone: str, context: Context) -> str:
         from lumina_integration.staging.layout import run_prefix
 

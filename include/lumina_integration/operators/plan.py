@@ -121,6 +121,8 @@ class PlanOperator(PipelineStepOperator):
         from lumina_integration.warehouse.state import read_state
 
         spec = self.spec
+        # Before anything is read or written: the run must stage into this environment's own lake.
+        self.check_lake_endpoint()
         target = self.warehouse()
         mapping = load_mapping(spec.mapping)
         state = read_state(target.engine, target.schema, spec.pipeline_id)

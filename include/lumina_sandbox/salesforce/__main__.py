@@ -10,6 +10,7 @@ import argparse
 import json
 from pathlib import Path
 
+from lumina_integration.environment import state_dir
 from lumina_sandbox.salesforce import runner
 
 
@@ -27,7 +28,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m lumina_sandbox.salesforce", description=__doc__)
     parser.add_argument("action", choices=["start", "stop", "status", "serve", "bench", "connect"])
     parser.add_argument("--port", type=int, default=runner.DEFAULT_PORT)
-    parser.add_argument("--state-dir", type=Path, default=Path(".lumina"))
+    parser.add_argument("--state-dir", type=Path, default=state_dir())  # LUMINA_STATE_DIR
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--wide-fields", type=int, default=450)
     parser.add_argument("--scale", action="append", default=[], metavar="OBJECT=COUNT")

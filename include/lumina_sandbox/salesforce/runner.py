@@ -18,8 +18,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-HOST = "127.0.0.1"
-DEFAULT_PORT = int(os.environ.get("LUMINA_SALESFORCE_PORT", "9556"))
+from lumina_integration.environment import LOOPBACK, salesforce_port
+
+HOST = LOOPBACK
+DEFAULT_PORT = salesforce_port()  # LUMINA_SALESFORCE_PORT
 STATE_FILE = "server.json"
 
 
@@ -116,6 +118,12 @@ def start(
     state = read_state(directory)
     if state is not None and state.get("port") == port and is_listening(port):
         return state
+    if state is not None and is_listening(int(state.get("port", 0))):
+        # A second sandbox would overwrite this one's state and credentials while it keeps running.
+        raise RuntimeError(
+            f"this state directory's Salesforce sandbox already runs on port {state['port']}, not {port}; "
+            "stop it first (`make stop`) or set LUMINA_SALESFORCE_PORT to its port"
+        )
     if is_listening(port):
         raise RuntimeError(f"port {port} is in use by something that is not this Salesforce sandbox")
     directory.mkdir(parents=True, exist_ok=True)

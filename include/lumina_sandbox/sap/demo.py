@@ -1,6 +1,6 @@
 """What ``make demo`` calls for SAP: create and fill the SAP-shaped sandbox, change it between runs.
 
-The demo's SAP system is a SQLite file (``.lumina/sap_erp.sqlite``): embedded, no server to
+The demo's SAP system is a SQLite file (``<LUMINA_STATE_DIR>/sap_erp.sqlite``): embedded, no server to
 start, and SQLAlchemy reflects it completely (column lengths and primary keys, which the hook
 needs to split ``CDPOS-TABKEY``). DuckDB was the other candidate, but its catalogue drops VARCHAR
 lengths and duckdb_engine's reflection fails on SQLAlchemy 2.1. SQLite keeps DECIMAL as REAL
@@ -20,11 +20,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from lumina_integration.environment import state_dir
 from lumina_sandbox.sap.generator import Sizes, generate
 from lumina_sandbox.sap.mutator import scripted_changes
 from lumina_sandbox.sap.system import SapSystem
 
-DEFAULT_PATH = Path(".lumina/sap_erp.sqlite")
+DEFAULT_PATH = state_dir() / "sap_erp.sqlite"  # airflow_settings.yaml's sap_erp names the same file
 SAFETY_LAG_SECONDS = 120  # the specs' commit lag
 PIPELINES = ["sap_kna1", "sap_mara", "sap_vbak", "sap_vbap"]
 DEMO_SIZES = Sizes(customers=400, materials=120, orders=2000)

@@ -184,3 +184,97 @@ def test_alerts_default_to_lumina_alerts_and_can_be_switched_off(tmp_path: Path)
     [alert] = build_dag(on, mapping, dags).get_task("load").on_failure_callback
     assert alert.slack_webhook_conn_id == "lumina_alerts"
     assert not build_dag(off, mapping, dags).get_task("load").on_failure_callback
+
+
+SALESFORCE_SPEC = """\
+owner: team-a
+schedule: "*/15 * * * *"
+start_date: 2026-01-01
+source:
+  type: salesforce
+  conn_id: salesforce_default
+  object: Contact
+  options:
+    fields:
+      - Id
+      - Name
+mapping: salesforce_contact_contact
+"""
+NOT_AN_API_NAME = BAD = "is not a Salesforce API name (one word of letters, digits and underscores"
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        pytest.param(
+            ("object: Contact", "object: \"Contact WHERE Name != ''\""),
+            [f"dags/crm/sf.dag.yaml:7: source.object: sObject \"Contact WHERE Name != ''\" {NOT_AN_API_NAME}"],
+            id="keyword-in-object",
+        ),
+        pytest.param(
+            ("object: Contact", "object: Contact--"),
+            [f"dags/crm/sf.dag.yaml:7: source.object: sObject 'Contact--' {NOT_AN_API_NAME}"],
+            id="comment-marker-in-object",
+        ),
+        pytest.param(
+            ("      - Name\n", '      - "Name FROM User"\n      - "Email /* x */"\n'),
+            [
+                f"dags/crm/sf.dag.yaml:11: source.options.fields.1: Value error, field 'Name FROM User' {BAD}",
+                f"dags/crm/sf.dag.yaml:12: source.options.fields.2: Value error, field 'Email /* x */' {BAD}",
+            ],
+            id="keyword-and-comment-in-fields",
+        ),
+    ],
+)
+def test_lint_refuses_what_no_soql_query_would_accept(
+    tmp_path: Path, change: tuple[str, str], expected: list[str]
+) -> None:
+    dags = tmp_path / "dags"
+    write(dags, "crm/sf.dag.yaml", SALESFORCE_SPEC.replace(*change))
+    problems = lint([], dags)
+    assert len(problems) == len(expected), problems
+    assert all(p.startswith(e) for p, e in zip(problems, expected, strict=True)), problems
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        pytest.param(
+            ("object: s3://landing/accounts/", "object: s3://landing/accounts/../hr/"),
+            ["dags/crm/acc.dag.yaml:8: source.object: file drop prefix 'accounts/../hr/' has a '.' or '..' segment"],
+            id="dotdot-in-prefix",
+        ),
+        pytest.param(
+            ('{pattern: "*.csv"}', '{pattern: "../*.csv"}'),
+            ["dags/crm/acc.dag.yaml:9: source.options.pattern: Value error, pattern '../*.csv' has a '.' or '..' seg"],
+            id="dotdot-in-pattern",
+        ),
+    ],
+)
+def test_lint_refuses_relative_steps_in_file_drop_locations(
+    tmp_path: Path, change: tuple[str, str], expected: list[str]
+) -> None:
+    dags = tmp_path / "dags"
+    write(dags, "crm/acc.dag.yaml", SPEC.replace(*change))
+    problems = lint([], dags)
+    assert len(problems) == len(expected), problems
+    assert all(p.startswith(e) for p, e in zip(problems, expected, strict=True)), problems
+
+
+def test_lint_reads_a_spec_outside_dags_with_its_own_folders_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dags = tmp_path / "project" / "dags"
+    write(dags, "_defaults.yaml", "owner: platform\n")
+    drafts = tmp_path / "drafts"
+    write(drafts, "_defaults.yaml", "owner: drafting-team\nretries: 7\n")
+    good = write(drafts, "crm/accounts.dag.yaml", SPEC.replace("owner: team-a\n", ""))
+    bad = write(drafts, "crm/broken.dag.yaml", SPEC.replace("  lookback: 15m\n", "  lookback: soon\n"))
+    monkeypatch.chdir(tmp_path)
+
+    assert lint([good], dags) == []
+    spec = load_spec(good, dags)
+    assert (spec.owner, spec.retries, spec.domain, spec.dag_id) == ("drafting-team", 7, "crm", "accounts")
+    problems = lint([bad], dags)
+    assert len(problems) == 1
+    assert problems[0].startswith("drafts/crm/broken.dag.yaml:12: window.lookback: Value error, expected a duration")

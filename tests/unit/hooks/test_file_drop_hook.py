@@ -92,6 +92,20 @@ def test_unknown_format_is_a_clear_error(hook: FileDropHook, s3: Any, bucket: st
         list(hook.read(f"s3://{bucket}/u/", Window(None, FAR_FUTURE), {}))
 
 
+def test_a_run_refuses_relative_steps_by_the_rule_lint_applies(hook: FileDropHook, bucket: str) -> None:
+    from pydantic import ValidationError
+
+    from lumina_integration.hooks.file_drop_options import key_path
+
+    with pytest.raises(ValueError) as lint_side:
+        key_path("a/../b/", "file drop prefix")
+    with pytest.raises(ValueError) as run_side:
+        list(hook.read(f"s3://{bucket}/a/../b/", Window(None, FAR_FUTURE), {}))
+    assert str(run_side.value) == str(lint_side.value)
+    with pytest.raises(ValidationError, match=r"pattern '\.\./\*\.csv' has a '\.' or '\.\.' segment"):
+        list(hook.read(f"s3://{bucket}/a/", Window(None, FAR_FUTURE), {"pattern": "../*.csv"}))
+
+
 @pytest.mark.parametrize(
     ("location", "expected"),
     [("s3://b/p/q/", ("b", "p/q/")), ("b/p/", ("b", "p/")), ("s3://b", ("b", ""))],

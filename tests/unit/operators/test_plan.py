@@ -147,3 +147,51 @@ def test_a_source_clock_behind_the_watermark_beyond_the_lookback_stops_the_run()
 )
 def test_runs_the_clock_check_does_not_stop(kwargs: dict[str, Any]) -> None:
     assert plan(**kwargs)["window"]["end"] <= iso(NOW)
+
+
+def plan_operator() -> Any:
+    from lumina_integration.operators.plan import PlanOperator
+
+    return PlanOperator(task_id="plan", pipeline=SPEC.model_dump(mode="json"))
+
+
+def test_plan_refuses_a_lake_connection_that_points_at_another_environments_lake(
+    s3_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    # This environment's lake is on port 9655; lumina_lake (conftest) points at the test's S3 server.
+    monkeypatch.delenv("LUMINA_S3_ENDPOINT")
+    monkeypatch.setenv("LUMINA_S3_PORT", "9655")
+    with pytest.raises(AirflowFailException) as excinfo:
+        plan_operator().execute({})
+    assert str(excinfo.value) == (
+        f"the lake connection 'lumina_lake' points at {s3_endpoint}, but this environment's lake is "
+        "http://127.0.0.1:9655 (LUMINA_S3_ENDPOINT / LUMINA_S3_PORT): refusing to stage into another "
+        "environment's lake; re-import the settings (`make settings`) or fix the connection"
+    )
+
+
+def test_plan_accepts_the_environments_own_lake_and_a_deployment_that_declares_none(
+    s3_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LUMINA_S3_ENDPOINT", s3_endpoint + "/")  # a trailing slash names the same server
+    plan_operator().check_lake_endpoint()
+    monkeypatch.delenv("LUMINA_S3_ENDPOINT")
+    monkeypatch.delenv("LUMINA_S3_PORT", raising=False)
+    plan_operator().check_lake_endpoint()
+
+
+def test_plan_refuses_an_endpoint_left_as_a_placeholder(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from airflow.sdk.exceptions import AirflowFailException
+
+    # What the astro CLI, which does not expand placeholders, would store from airflow_settings.yaml.
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_LUMINA_LAKE",
+        json.dumps({"conn_type": "aws", "extra": {"endpoint_url": "${LUMINA_S3_ENDPOINT}"}}),
+    )
+    monkeypatch.delenv("LUMINA_S3_ENDPOINT")
+    with pytest.raises(AirflowFailException, match=r"unexpanded endpoint_url '\$\{LUMINA_S3_ENDPOINT\}'"):
+        plan_operator().execute({})

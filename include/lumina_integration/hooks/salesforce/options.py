@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from lumina_integration.hooks.salesforce.soql import api_name
+
+
+def _field_name(name: str) -> str:
+    return api_name(name, "field")
+
+
+def sobject_name(name: str) -> str:
+    """``source.object`` of a Salesforce spec, by the same rule every query applies (see the registry)."""
+    return api_name(name, "sObject")
+
+
+# Checked by shape here (lint and every run); against the org's describe when a run queries.
+FieldName = Annotated[str, AfterValidator(_field_name)]
 
 
 class SalesforceOptions(BaseModel):
@@ -28,7 +43,7 @@ class SalesforceOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    fields: list[str] | None = None
+    fields: list[FieldName] | None = None
     transport: Literal["auto", "rest", "bulk"] = "auto"
     bulk_threshold: int = Field(default=50_000, ge=0)
     include_deleted: bool = True

@@ -7,14 +7,37 @@ ever pasted into a query as is.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+# Salesforce API names (objects and fields, namespaced and custom ones included: ns__Invoice__c) are one
+# token of letters, digits and underscores starting with a letter. Anything else (a space before a
+# keyword, a quote, a comment marker, a comma, a dot) cannot be an identifier.
+_API_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,254}")
 _ESCAPES = {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\r": "\\r", "\t": "\\t", '"': '\\"', "\b": "\\b", "\f": "\\f"}
 
 
 class UnknownIdentifier(ValueError):
     """An object or field that discovery did not return."""
+
+
+class InvalidIdentifier(UnknownIdentifier):
+    """A name that cannot be a Salesforce API name at all (so no org could have returned it)."""
+
+
+def api_name(name: str, what: str) -> str:
+    """``name`` if it has the shape of a Salesforce API name; raises :class:`InvalidIdentifier`.
+
+    The one rule for names written in a spec: ``lumina lint`` applies it to ``source.object`` and
+    ``source.options.fields`` (no org needed), and every query applies it again before the allow-list.
+    """
+    if not isinstance(name, str) or not _API_NAME.fullmatch(name):
+        raise InvalidIdentifier(
+            f"{what} {name!r} is not a Salesforce API name (one word of letters, digits and underscores, "
+            "starting with a letter: no spaces, SOQL keywords, quotes or comment markers)"
+        )
+    return name
 
 
 def quote_string(value: str) -> str:
@@ -31,6 +54,7 @@ def datetime_literal(value: datetime) -> str:
 
 def checked(name: str, allowed: Iterable[str], what: str) -> str:
     """Return the allow-listed spelling of ``name`` (SOQL identifiers are case-insensitive)."""
+    api_name(name, what)
     by_lower = {a.lower(): a for a in allowed}
     try:
         return by_lower[name.lower()]

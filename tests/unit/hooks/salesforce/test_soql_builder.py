@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from lumina_integration.hooks.salesforce.soql import (
+    InvalidIdentifier,
     UnknownIdentifier,
+    api_name,
     count_window,
     datetime_literal,
     quote_string,
@@ -52,6 +54,20 @@ def test_first_load_has_no_lower_bound_and_count_shares_the_where() -> None:
 def test_identifiers_outside_the_allow_list_are_refused(sobject: str, fields: list[str]) -> None:
     with pytest.raises(UnknownIdentifier):
         select_window(sobject, fields, "SystemModstamp", None, T0, allowed_objects=["Account"], allowed_fields=FIELDS)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Contact WHERE Name != ''", "Contact--", "Name /* x */", "Name FROM User", "Id, Name", "'Id'", ""],
+)
+def test_every_query_refuses_by_the_rule_lint_applies(name: str) -> None:
+    with pytest.raises(InvalidIdentifier) as lint_side:
+        api_name(name, "sObject")
+    # Refused by its shape before the allow-list is consulted, even where a (faulty) allow-list has it.
+    with pytest.raises(InvalidIdentifier) as run_side:
+        select_window(name, ["Id"], "SystemModstamp", None, T0, allowed_objects=[name], allowed_fields=FIELDS)
+    assert str(run_side.value) == str(lint_side.value)
+    assert api_name("ns__Invoice_Line__c", "sObject") == "ns__Invoice_Line__c"
 
 
 @pytest.mark.parametrize(
