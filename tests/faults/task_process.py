@@ -18,10 +18,12 @@ def main(dag_id: str, run_id: str, task_id: str) -> int:
     from airflow.models.taskinstance import TaskInstance
     from airflow.sdk.definitions.dag import _run_task
     from airflow.utils.session import create_session
+    from spec_variants import from_environment
     from sqlalchemy import select
 
-    bag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
-    task = bag.dags[dag_id].task_dict[task_id]
+    # The DAG the driver runs: the DAGs folder's, or the variant of it the test configured.
+    dag = from_environment().get(dag_id) or DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"]).dags[dag_id]
+    task = dag.task_dict[task_id]
     with create_session() as session:
         ti = session.scalars(
             select(TaskInstance).where(
