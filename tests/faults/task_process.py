@@ -1,7 +1,8 @@
 """A worker process for one task instance: ``python task_process.py DAG_ID RUN_ID TASK_ID``.
 
-It loads the DAG from the DAGs folder, finds the task instance the driver scheduled in the metadata
-DB, and runs it through Airflow's in-process execution API, as ``dag.test()`` does for every task.
+It loads the DAG from the DAGs folder (or the variant of it the test configured: ``spec_variants.py``),
+finds the task instance the driver scheduled in the metadata DB, and runs it through Airflow's in-process
+execution API, as ``dag.test()`` does for every task.
 The task's result, XCom and state go to the shared metadata DB, so the driver process continues the
 DAG run from there. The fault tests SIGKILL this process (``LUMINA_FAILPOINT``) and then retry the task
 in a new one: the same DAG run, run id and try counting as a real worker crash.
