@@ -60,11 +60,13 @@ class AirflowRun:
         dag: the DAG as parsed from the DAGs folder.
         run_type: ``scheduled``, ``backfill`` or ``manual``.
         interval: the data interval (scheduled and backfill runs).
+        conf: the run's conf (a manual run's ``window_start``/``window_end``, as the trigger form sends them).
     """
 
     dag: Any
     run_type: str = "manual"
     interval: tuple[datetime, datetime] | None = None
+    conf: dict[str, Any] | None = None
     run_id: str = ""
     killed: list[Killed] = field(default_factory=list)
 
@@ -90,7 +92,7 @@ class AirflowRun:
             logical_date=logical_date,
             data_interval=interval,
             run_after=run_after,
-            conf=None,
+            conf=self.conf,
             run_type=kind,
             triggered_by=DagRunTriggeredByType.TEST,
             state=DagRunState.RUNNING,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,6 +29,8 @@ class Pipelines:
     schema: str
     org: Any
     alerts: Any  # the Slack webhook stand-in every DAG's failure alerts go to
+    # DAGs run instead of the DAGs folder's (same dag ids, other source options: see spec_variants.py)
+    variants: dict[str, Any] = field(default_factory=dict)
 
     def run(
         self,
@@ -37,19 +39,27 @@ class Pipelines:
         *,
         interval: tuple[datetime, datetime] | None = None,
         workers: dict[str, str | None] | None = None,
+        conf: dict[str, Any] | None = None,
     ) -> Any:
         """One DAG run to its end; ``workers``: tasks run in worker processes, with a failpoint."""
 
-        run = self.start(dag_id, run_type, interval=interval)
+        run = self.start(dag_id, run_type, interval=interval, conf=conf)
         run.drive(workers)
         return run
 
-    def start(self, dag_id: str, run_type: str = "manual", *, interval: tuple[datetime, datetime] | None = None) -> Any:
+    def start(
+        self,
+        dag_id: str,
+        run_type: str = "manual",
+        *,
+        interval: tuple[datetime, datetime] | None = None,
+        conf: dict[str, Any] | None = None,
+    ) -> Any:
         from airflow_runs import AirflowRun
 
         if run_type == "scheduled" and interval is None:
             interval = self.last_interval()
-        return AirflowRun(self.bag.dags[dag_id], run_type, interval)
+        return AirflowRun(self.variants.get(dag_id) or self.bag.dags[dag_id], run_type, interval, conf)
 
     def last_interval(self) -> tuple[datetime, datetime]:
         """The last complete 15-minute interval before the org's clock minus the safety lag."""
