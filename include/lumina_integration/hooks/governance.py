@@ -133,6 +133,18 @@ class CircuitBreaker:
         self._stored_failures = self._failures
         return False
 
+    def record_failure(self, reason: str, calls: str) -> None:
+        """A call failed after all its retries: count it, and raise :class:`CircuitOpen` if that opened the breaker.
+
+        The call that opens the breaker stops the task too: retrying it would only wait for the open
+        breaker to refuse. ``calls`` names the calls in the message (``"Salesforce calls (ConnectionError)"``).
+        """
+        if self.failed(reason):
+            raise CircuitOpen(
+                f"{calls} keep failing after every retry; the circuit breaker of connection {self.conn_id!r} is "
+                f"open (Variable {self.key})"
+            )
+
     def succeeded(self) -> None:
         self._failures = 0
         if self._stored_failures:

@@ -327,11 +327,11 @@ class RestClient:
 
     def _failed(self, error: RetriesExhausted) -> None:
         """Report a request that exhausted its retries to the breaker, and raise."""
-        if self.breaker is not None and self.breaker.failed(str(error)[:300]):
-            raise CircuitOpen(
-                f"calls to {self._origin} keep failing after every retry; the circuit breaker of connection "
-                f"{self.breaker.conn_id!r} is open (Variable {self.breaker.key}): {error}"
-            ) from error
+        if self.breaker is not None:
+            try:
+                self.breaker.record_failure(str(error)[:300], f"calls to {self._origin}")
+            except CircuitOpen as opened:
+                raise CircuitOpen(f"{opened}: {error}") from error
         raise error
 
     def _error(self, method: str, path: str, response: requests.Response) -> Exception:

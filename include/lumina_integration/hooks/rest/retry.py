@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from urllib3.util.retry import Retry
+
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
@@ -84,3 +86,28 @@ def _server_now(headers: Mapping[str, str]) -> datetime | None:
     except (TypeError, ValueError, IndexError):
         return None
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+
+
+def urllib3_retry(policy: RetryPolicy) -> Retry:
+    """The same policy for a session a library owns (simple-salesforce): urllib3 retries inside each call.
+
+    urllib3 honours ``Retry-After`` and backs off with jitter as :class:`RetryPolicy` does, but sees no
+    budget or breaker: a client that can retry itself should
+    (:class:`~lumina_integration.hooks.rest.client.RestClient`).
+    """
+    from urllib3.util.retry import Retry
+
+    retries = policy.attempts - 1
+    return Retry(
+        total=retries,
+        connect=retries,
+        read=retries,
+        status=retries,
+        status_forcelist=sorted(policy.statuses),
+        allowed_methods=None,  # every method: the caller decides a POST is safe to repeat
+        backoff_factor=policy.backoff,
+        backoff_jitter=policy.backoff,
+        backoff_max=policy.backoff_max,
+        respect_retry_after_header=True,
+        raise_on_status=False,
+    )

@@ -2,11 +2,12 @@
 
 - Logs in through :mod:`auth` (OAuth flows or the SOAP login) and hands the instance URL and
   session id to simple-salesforce, which does the REST calls on the same ``requests`` session.
-- 429 and 5xx are retried inside that session (urllib3: backoff, jitter, Retry-After); a
-  connection dropped mid-body is retried by :func:`resilience.retrying`.
+- 429 and 5xx are retried inside that session (urllib3: backoff, jitter, Retry-After, by the shared
+  REST retry policy); a connection dropped mid-body is retried by :func:`resilience.retrying`.
 - An expired session triggers exactly one new login.
 - ``REQUEST_LIMIT_EXCEEDED`` opens the org's circuit breaker and raises :class:`QuotaExhausted`
   (never retried); the quota governor stops a run before it eats into other integrations' share.
+  Breaker and governor are the ones every API source shares (:mod:`lumina_integration.hooks.governance`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from lumina_integration.hooks.salesforce.resilience import QuotaExhausted, Quota
 if TYPE_CHECKING:
     import requests
 
-    from lumina_integration.hooks.breaker import CircuitBreaker
+    from lumina_integration.hooks.governance import CircuitBreaker
     from lumina_integration.hooks.salesforce.settings import SalesforceSettings
 
 T = TypeVar("T")
@@ -114,15 +115,10 @@ class SalesforceClient:
                 result = retrying(call)
         except (SalesforceGeneralError, requests.exceptions.ConnectionError) as exc:
             # 5xx and broken connections arrive here only after every retry was spent.
-            if self.breaker is not None and self.breaker.failed(f"{type(exc).__name__}: {str(exc)[:200]}"):
-                # The call that opens the breaker stops the task too: retrying it would only wait
-                # for the open breaker to refuse.
-                from lumina_integration.hooks.breaker import CircuitOpen
-
-                raise CircuitOpen(
-                    f"Salesforce calls keep failing after every retry ({type(exc).__name__}); the circuit "
-                    f"breaker of connection {self.breaker.conn_id!r} is open (Variable {self.breaker.key})"
-                ) from exc
+            if self.breaker is not None:
+                self.breaker.record_failure(
+                    f"{type(exc).__name__}: {str(exc)[:200]}", f"Salesforce calls ({type(exc).__name__})"
+                )
             raise
         except SalesforceRefusedRequest as exc:
             if "REQUEST_LIMIT_EXCEEDED" in str(exc.content):

@@ -82,7 +82,7 @@ class SalesforceAdapterHook(BaseHook):
 
     @cached_property
     def client(self) -> SalesforceClient:
-        from lumina_integration.hooks.breaker import CircuitBreaker, VariableStore
+        from lumina_integration.hooks.governance import CircuitBreaker, VariableStore
         from lumina_integration.hooks.salesforce.client import SalesforceClient
 
         breaker = CircuitBreaker(self.salesforce_conn_id, VariableStore()) if self.run.pipeline_id else None
@@ -94,7 +94,7 @@ class SalesforceAdapterHook(BaseHook):
 
     def configure(self, options: Mapping[str, Any]) -> SalesforceOptions:
         """Validate the pipeline's options and apply its API budget."""
-        from lumina_integration.hooks.salesforce.resilience import ApiBudget
+        from lumina_integration.hooks.governance import ApiBudget
 
         self._options = opts = SalesforceOptions.model_validate(dict(options))
         self.governor.budget = ApiBudget(
