@@ -41,6 +41,10 @@ from lumina_integration.transforms.casting import cast_text
 DEFAULT_BATCH_ROWS = 10_000
 _SHOWN = 80  # characters of a bad value quoted in its reason
 _NONE = type(None)
+_TEXT_KINDS: frozenset[type] = frozenset({str, _NONE})
+_SCALARS: frozenset[type] = frozenset({str, int, float, bool, _NONE})
+# One encoder for every nested value: compact, unicode as is, and anything odd as its text.
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 
 
 @dataclass(frozen=True)
@@ -149,9 +153,18 @@ def records_to_batch(
     for i, row in enumerate(rows):
         if not isinstance(row, dict):
             problems.add(i, f"the record is a JSON {_json_kind(row)}, not an object")
-    arrays = [_column([_lookup(r, spec.keys) for r in rows], spec, limits, problems) for spec in fields]
+    arrays = [_column(_values(rows, spec.keys), spec, limits, problems) for spec in fields]
     error, raw = _error_columns(rows, problems, limits)
     return pa.RecordBatch.from_arrays([*arrays, error, raw], schema=schema)
+
+
+def _values(rows: Sequence[Any], keys: tuple[str, ...]) -> list[Any]:
+    """The values of one field in every row (None where a row lacks it)."""
+    if len(keys) == 1:
+        # The common case, as one C-level loop: dict.get over every row.
+        key = keys[0]
+        return [r.get(key) if r.__class__ is dict else None for r in rows]
+    return [_lookup(r, keys) for r in rows]
 
 
 def _lookup(record: Any, keys: tuple[str, ...]) -> Any:
@@ -167,7 +180,7 @@ def _lookup(record: Any, keys: tuple[str, ...]) -> Any:
 def _native_kinds(target: pa.DataType) -> frozenset[type] | None:
     """The Python types JSON decoding yields that Arrow converts to ``target`` exactly, or None."""
     if pa.types.is_string(target) or pa.types.is_large_string(target):
-        return frozenset({str, _NONE})
+        return _TEXT_KINDS
     if pa.types.is_integer(target):
         return frozenset({int, _NONE})  # not bool (an int subclass): its type differs, checked by class
     if pa.types.is_floating(target):
@@ -180,14 +193,16 @@ def _native_kinds(target: pa.DataType) -> frozenset[type] | None:
 def _column(values: list[Any], spec: FieldSpec, limits: NestingLimits, problems: _Problems) -> pa.Array:
     target = spec.arrow_type
     native = _native_kinds(target)
-    if native is not None and {v.__class__ for v in values} <= native:
+    kinds = {v.__class__ for v in values}
+    if native is not None and kinds <= native:
         try:
-            if pa.types.is_string(target):
-                return string_array(values)
+            if native is _TEXT_KINDS:
+                return string_array(values).cast(target)
             return pa.array(values, target)
         except (pa.ArrowInvalid, OverflowError):
             pass  # an integer out of range: found and reported value by value below
-    texts = [_text(i, v, spec, limits, problems) for i, v in enumerate(values)]
+    # Text already (the Table API's raw values) is cast below in one step; anything else value by value.
+    texts = values if kinds <= _TEXT_KINDS else [_text(i, v, spec, limits, problems) for i, v in enumerate(values)]
     if pa.types.is_string(target) or pa.types.is_large_string(target):
         return string_array(texts).cast(target)
     result = cast_text(
@@ -236,6 +251,11 @@ def bounded_json(value: Any, limits: NestingLimits) -> tuple[str | None, str | N
     The bounds are checked by walking the value with an explicit stack first, so the encoder (which
     recurses) only ever sees a value no deeper than ``max_depth``.
     """
+    flat = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    if flat and len(flat) < limits.max_items and all(v.__class__ in _SCALARS for v in flat):
+        # One level of scalars (a reference link, a list of labels): the bounds reduce to the text's size.
+        text = _encode(value)
+        return (text, None) if len(text) <= limits.max_chars else (None, _too_long(limits))
     stack: list[tuple[Any, int]] = [(value, 1)]
     items = chars = 0
     while stack:
@@ -251,15 +271,17 @@ def bounded_json(value: Any, limits: NestingLimits) -> tuple[str | None, str | N
         else:
             chars += len(current) if isinstance(current, str) else 8
             if chars > limits.max_chars:
-                return None, f"a nested value longer than max_chars={limits.max_chars}"
+                return None, _too_long(limits)
             continue
         if depth > limits.max_depth:
             return None, f"a nested value deeper than max_depth={limits.max_depth}"
         stack.extend((child, depth + 1) for child in children)
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
-    if len(text) > limits.max_chars:
-        return None, f"a nested value longer than max_chars={limits.max_chars}"
-    return text, None
+    text = _encode(value)
+    return (text, None) if len(text) <= limits.max_chars else (None, _too_long(limits))
+
+
+def _too_long(limits: NestingLimits) -> str:
+    return f"a nested value longer than max_chars={limits.max_chars}"
 
 
 def _json_kind(value: Any) -> str:

@@ -153,9 +153,15 @@ def test_nesting_bounds(value: Any, limits: NestingLimits, problem: str | None) 
 
 
 def test_a_record_that_is_not_an_object_becomes_an_error_row() -> None:
-    batch = records_to_batch([["not", "an", "object"], {"n": 1}], [FieldSpec("n", pa.int64())])
-    assert batch.column("n").to_pylist() == [None, 1]
-    assert batch.column(ERROR).to_pylist() == ["the record is a JSON array, not an object", None]
+    batch = records_to_batch([["not", "an", "object"], {"n": 1}, 7, None], [FieldSpec("n", pa.int64())])
+    assert batch.column("n").to_pylist() == [None, 1, None, None]
+    assert batch.column(ERROR).to_pylist() == [
+        "the record is a JSON array, not an object",
+        None,
+        "the record is a JSON number, not an object",
+        "the record is a JSON null, not an object",
+    ]
+    assert batch.column(RAW).to_pylist() == ['["not","an","object"]', None, "7", "null"]
 
 
 def test_batches_are_bounded_and_pulled_lazily_from_the_records() -> None:
