@@ -59,6 +59,25 @@ class VariableStore:
         Variable.delete(key)
 
 
+class MemoryStore:
+    """Breaker state in this process only: for a run outside Airflow (a bench, a one-off script) and tests.
+
+    Every task of a real run uses :class:`VariableStore`, so they all see one breaker.
+    """
+
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+
+    def get(self, key: str) -> str | None:
+        return self.values.get(key)
+
+    def set(self, key: str, value: str) -> None:
+        self.values[key] = value
+
+    def delete(self, key: str) -> None:
+        self.values.pop(key, None)
+
+
 @dataclass
 class CircuitBreaker:
     """Open / closed state for one system connection.
@@ -211,6 +230,7 @@ class ApiGovernor:
     window_limit: int | None = None
     window_remaining: int | None = None
     window_resets_at: datetime | None = None
+    window_calls: int = 0  # this run's calls in the current window
     system: str = "source"
     account: str = "system"  # what one allowance covers, for messages: Salesforce's "org", an "instance"
 
@@ -218,17 +238,31 @@ class ApiGovernor:
         """The system's daily usage: ``used`` of ``limit`` requests."""
         self.used, self.limit = used, limit
 
-    def observe_window(self, limit: int, remaining: int, resets_at: datetime | None = None) -> None:
-        """A rate-limit window (``X-RateLimit-Limit``/``-Remaining``/``-Reset``): what is left until it resets."""
+    def observe_window(self, limit: int, remaining: int | None, resets_at: datetime | None = None) -> None:
+        """A rate-limit window (``X-RateLimit-Limit``/``-Remaining``/``-Reset``) a response announced.
+
+        ``remaining`` None (ServiceNow sends the limit and the reset, not what is left): this run's own
+        calls in the window are counted instead, the response that announced it included, so the
+        reserve is kept at least from what this pipeline spends.
+        """
+        if resets_at is None or resets_at != self.window_resets_at:
+            self.window_calls = 1  # a new window, and the call that announced it
+        if remaining is None:
+            remaining = max(limit - self.window_calls, 0)
         self.window_limit, self.window_remaining, self.window_resets_at = limit, remaining, resets_at
 
     def record(self, *, bulk_job: bool = False) -> None:
         self.calls += 1
         self.bulk_jobs += int(bulk_job)
+        self.window_calls += 1
 
     def _window_short(self, calls: int) -> bool:
-        """Whether ``calls`` more would dig into the window's reserve."""
-        if self.window_limit is None or self.window_remaining is None or not self.window_limit:
+        """Whether ``calls`` more would dig into the window's reserve.
+
+        Only a window whose reset is known: without one (a token bucket that refills at a rate the
+        headers do not give), the system's 429 and its ``Retry-After`` say when to go on.
+        """
+        if not self.window_limit or self.window_remaining is None or self.window_resets_at is None:
             return False
         reserve = int(self.window_limit * self.budget.reserve_share)
         return self.window_remaining - calls < reserve
@@ -245,7 +279,7 @@ class ApiGovernor:
         if wait > max_pause:
             return 0.0
         # The window is over once the reset passed: forget it until a response announces the new one.
-        self.window_remaining = self.window_limit
+        self.window_remaining, self.window_calls = self.window_limit, 0
         return max(wait, 0.0)
 
     def problems(self, calls: int = 1, bulk_jobs: int = 0) -> list[str]:

@@ -7,24 +7,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from lumina_integration.hooks import breaker as old_home
-from lumina_integration.hooks.governance import ApiBudget, ApiGovernor, BudgetExceeded, CircuitBreaker, CircuitOpen
+from lumina_integration.hooks.governance import (
+    ApiBudget,
+    ApiGovernor,
+    BudgetExceeded,
+    CircuitBreaker,
+    CircuitOpen,
+    MemoryStore,
+)
 from lumina_integration.hooks.salesforce.resilience import QuotaGovernor
 
 NOW = datetime(2026, 12, 4, 6, 0, tzinfo=UTC)
-
-
-class DictStore:
-    def __init__(self) -> None:
-        self.values: dict[str, str] = {}
-
-    def get(self, key: str) -> str | None:
-        return self.values.get(key)
-
-    def set(self, key: str, value: str) -> None:
-        self.values[key] = value
-
-    def delete(self, key: str) -> None:
-        del self.values[key]
 
 
 def test_salesforce_uses_the_shared_governor_and_breaker_not_a_copy() -> None:
@@ -61,7 +54,7 @@ def test_a_window_reset_far_away_stops_the_run() -> None:
 
 
 def test_record_failure_raises_only_when_the_failure_opens_the_breaker() -> None:
-    breaker = CircuitBreaker("snow", DictStore(), failure_threshold=2, clock=lambda: NOW)
+    breaker = CircuitBreaker("snow", MemoryStore(), failure_threshold=2, clock=lambda: NOW)
     breaker.record_failure("HTTP 503", "ServiceNow calls")
     with pytest.raises(
         CircuitOpen,

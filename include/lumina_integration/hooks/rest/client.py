@@ -73,20 +73,31 @@ class MalformedResponse(RestError):
 class RateLimitHeaders:
     """Which response headers announce the rate-limit window (ServiceNow's and Jira's by default).
 
-    ``reset`` may be epoch seconds (ServiceNow), seconds from now, or an ISO 8601 instant (Jira).
+    - ServiceNow: ``X-RateLimit-Limit`` (requests an hour) and ``X-RateLimit-Reset`` (epoch seconds), no
+      remaining count: the governor counts this run's calls in the window instead.
+    - Jira Cloud: ``X-RateLimit-Limit``, ``-Remaining`` and ``-Reset`` (an ISO 8601 instant, to the minute).
+    - Jira Data Center: a token bucket, ``X-RateLimit-Limit``/``-Remaining`` and ``-Interval-Seconds``
+      (a refill every so many seconds: the reset is taken as one interval away).
+    ``reset`` may also be seconds from now.
     """
 
     limit: str = "X-RateLimit-Limit"
     remaining: str = "X-RateLimit-Remaining"
     reset: str = "X-RateLimit-Reset"
+    interval: str = "X-RateLimit-Interval-Seconds"
 
-    def read(self, headers: Mapping[str, str], now: datetime) -> tuple[int, int, datetime | None] | None:
-        """(limit, remaining, resets_at) from ``headers``, or None when they do not say."""
+    def read(self, headers: Mapping[str, str], now: datetime) -> tuple[int, int | None, datetime | None] | None:
+        """(limit, remaining or None, resets_at or None) from ``headers``, or None when they name no limit."""
         try:
-            limit, remaining = int(headers[self.limit]), int(headers[self.remaining])
+            limit = int(headers[self.limit])
         except (KeyError, ValueError):
             return None
-        return limit, remaining, _reset_instant(headers.get(self.reset), now)
+        try:
+            remaining: int | None = int(headers[self.remaining])
+        except (KeyError, ValueError):
+            remaining = None
+        resets_at = _reset_instant(headers.get(self.reset) or headers.get(self.interval), now)
+        return limit, remaining, resets_at
 
 
 def _reset_instant(value: str | None, now: datetime) -> datetime | None:

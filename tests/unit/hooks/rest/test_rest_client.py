@@ -9,7 +9,14 @@ import pytest
 from rest_loopback import LoopbackApi, Reply, Sleeps
 
 from lumina_integration.hooks.base import StopRun
-from lumina_integration.hooks.governance import ApiBudget, ApiGovernor, BudgetExceeded, CircuitBreaker, CircuitOpen
+from lumina_integration.hooks.governance import (
+    ApiBudget,
+    ApiGovernor,
+    BudgetExceeded,
+    CircuitBreaker,
+    CircuitOpen,
+    MemoryStore,
+)
 from lumina_integration.hooks.rest.client import (
     MalformedResponse,
     RateLimited,
@@ -21,22 +28,6 @@ from lumina_integration.hooks.rest.client import (
 from lumina_integration.hooks.rest.retry import RetryPolicy, retry_after_seconds
 
 OK = Reply(200, {"ok": True})
-
-
-class DictStore:
-    """Breaker state in a dict: the same interface as Airflow Variables, for tests outside a task."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, str] = {}
-
-    def get(self, key: str) -> str | None:
-        return self.values.get(key)
-
-    def set(self, key: str, value: str) -> None:
-        self.values[key] = value
-
-    def delete(self, key: str) -> None:
-        del self.values[key]
 
 
 def client(api: LoopbackApi, sleeps: Sleeps, **kwargs: object) -> RestClient:
@@ -96,7 +87,7 @@ def test_transient_5xx_and_dropped_connections_are_retried_with_capped_backoff(
 
 def test_a_request_failing_every_attempt_raises_and_counts_a_breaker_failure(api: LoopbackApi, sleeps: Sleeps) -> None:
     api.replies("GET", "/x", Reply(500, {"error": "boom"}))
-    store = DictStore()
+    store = MemoryStore()
     c = client(api, sleeps, retry=RetryPolicy(attempts=3), breaker=CircuitBreaker("snow", store, failure_threshold=2))
     with pytest.raises(RetriesExhausted, match=r"GET /x failed after 3 attempts; last: HTTP 500") as raised:
         c.get_json("/x")
@@ -108,7 +99,7 @@ def test_a_request_failing_every_attempt_raises_and_counts_a_breaker_failure(api
 
 def test_an_open_breaker_stops_the_run_before_any_request(api: LoopbackApi, sleeps: Sleeps) -> None:
     api.replies("GET", "/x", OK)
-    breaker = CircuitBreaker("jira", DictStore())
+    breaker = CircuitBreaker("jira", MemoryStore())
     breaker.trip("429 storm")
     with pytest.raises(CircuitOpen, match="429 storm") as raised:
         client(api, sleeps, breaker=breaker).get_json("/x")
@@ -209,3 +200,31 @@ def test_credentials_never_go_to_another_origin(api: LoopbackApi, sleeps: Sleeps
     assert c.get_json(f"{api.base_url}/next") == {"ok": True}  # a server's own next link
     with pytest.raises(ValueError, match=r"refusing to send credentials to https://evil\.example"):
         c.get_json("https://evil.example/next")
+
+
+def test_servicenow_windows_without_a_remaining_count_are_counted_from_this_runs_calls(
+    api: LoopbackApi, sleeps: Sleeps
+) -> None:
+    # ServiceNow announces the hourly limit and its reset (epoch seconds), not what is left.
+    reset = int((datetime.now(UTC) + timedelta(minutes=40)).timestamp())
+    api.replies(
+        "GET", "/api/now/table/incident", Reply(200, {}, {"X-RateLimit-Limit": "10", "X-RateLimit-Reset": str(reset)})
+    )
+    c = client(api, sleeps, governor=ApiGovernor(ApiBudget(reserve_share=0.2), system="ServiceNow"))
+    for _ in range(7):
+        c.get_json("/api/now/table/incident")
+    assert c.governor.window_remaining == 3
+    c.get_json("/api/now/table/incident")  # leaves 2 of 10: the reserve
+    with pytest.raises(BudgetExceeded, match="2 of 10 requests are left in the rate-limit window"):
+        c.get_json("/api/now/table/incident")
+    assert len(api.received) == 8
+
+
+def test_a_token_bucket_refilling_soon_is_waited_for(api: LoopbackApi, sleeps: Sleeps) -> None:
+    # Jira Data Center: a bucket of 50 that refills every 2 seconds; 5 tokens left is inside the reserve.
+    headers = {"X-RateLimit-Limit": "50", "X-RateLimit-Remaining": "5", "X-RateLimit-Interval-Seconds": "2"}
+    api.replies("GET", "/rest/api/2/search", Reply(200, {}, headers))
+    c = client(api, sleeps)
+    c.get_json("/rest/api/2/search")
+    c.get_json("/rest/api/2/search")
+    assert len(sleeps.waits) == 1 and 0 < sleeps.waits[0] <= 2
