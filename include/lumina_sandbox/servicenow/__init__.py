@@ -1,0 +1,1 @@
+"""ServiceNow sandbox (docstring pending)."""
