@@ -36,7 +36,7 @@ def run(incidents: int = 100_000, page: int = 10_000, pages: int = 5) -> dict[st
                 )
             response = session.get(
                 url,
-                params={"sysparm_query": query, "sysparm_limit": page, "sysparm_exclude_reference_link": "true"},
+                params={"sysparm_query": query, "sysparm_limit": str(page), "sysparm_exclude_reference_link": "true"},
                 timeout=300,
             )
             response.raise_for_status()

@@ -68,6 +68,10 @@ class ServiceNowControl(ControlClient):
     def ids(self, table: str) -> set[str]:
         return set(self.call("GET", f"tables/{table}/ids"))
 
+    def deleted_ids(self, table: str) -> set[str]:
+        """sys_ids of ``table``'s records deleted since generation (audited or not): the sandbox's truth."""
+        return set(self.call("GET", f"tables/{table}/deleted"))
+
     def count(self, table: str) -> int:
         return int(self.call("GET", f"tables/{table}/count")["count"])
 

@@ -166,6 +166,11 @@ class Instance:
         rows = self.store.query(f'SELECT "sys_id" FROM {physical(self.catalog.root(table))} WHERE {where}', params)
         return {r[0] for r in rows}
 
+    def deleted_ids(self, table: str) -> set[str]:
+        """Every sys_id of ``table``'s records (extensions included) deleted since the instance was generated."""
+        with self.store.lock:
+            return set().union(*(self.writer.graveyard.get(c, set()) for c in self.catalog.classes(self.table(table))))
+
     def count(self, table: str) -> int:
         where, params = self.writer.classes_sql(self.table(table))
         return int(

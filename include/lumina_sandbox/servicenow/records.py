@@ -55,6 +55,9 @@ class Writer:
         self.store = store
         self.ids = ids
         self.clock = clock
+        # Every sys_id ever deleted, per class: the sandbox's own truth (compare.py tells a warehouse row that
+        # should be gone from one of another table); the API shows deletes only through sys_audit_delete.
+        self.graveyard: dict[str, set[str]] = {}
 
     # -- reading back ----------------------------------------------------------------------------------------
 
@@ -184,6 +187,9 @@ class Writer:
             if (audit if audit is not None else self.catalog.audited(str(row[CLASS])))
         ]
         removed = self.store.delete(self.catalog.root(table), [str(r["sys_id"]) for r in rows])
+        with self.store.lock:
+            for row in rows:
+                self.graveyard.setdefault(str(row[CLASS]), set()).add(str(row["sys_id"]))
         if audits:
             self.create("sys_audit_delete", audits, stamp=when, user=user)
         return removed

@@ -117,6 +117,12 @@ async def ids(table: str, request: Request) -> Response:
     return json_response(sorted(await _run(lambda: instance.ids_of(table))))
 
 
+@router.get("/tables/{table}/deleted")
+async def deleted(table: str, request: Request) -> Response:
+    instance = _instance(request)
+    return json_response(sorted(await _run(lambda: instance.deleted_ids(table))))
+
+
 @router.get("/tables/{table}/count")
 async def count(table: str, request: Request) -> Response:
     instance = _instance(request)
