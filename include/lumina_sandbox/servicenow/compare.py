@@ -10,6 +10,7 @@ The column names below follow the pipelines' mappings; when a mapping changes, c
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,8 +18,6 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from sqlalchemy import Engine, text
-
-from lumina_sandbox.servicenow.glide import parse_glide_datetime
 
 Record = dict[str, str | None]
 Column = str | Callable[[Record], Any]  # a source field, or the canonical value computed from the record
@@ -65,6 +64,8 @@ PIPELINES: dict[str, Pipeline] = {
     "servicenow_sys_user": Pipeline("sys_user", "person", {"email": "email", "source_updated_at": "sys_updated_on"}),
 }
 SOURCE_SYSTEM = "servicenow"
+# Glide datetimes (``2026-11-20 10:15:30``, UTC) and a warehouse's datetime text (a driver without a type).
+_DATETIME = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:?\d\d)?")
 
 
 class InstanceTruth(Protocol):
@@ -102,11 +103,8 @@ HEADER = f"{'pipeline':<28}{'snow live':>9}{'wh live':>11}{'missing':>9}{'not de
 
 def normal(value: Any) -> Any:
     """One comparable form for a warehouse value and an instance value (glide datetimes are UTC text)."""
-    if isinstance(value, str) and len(value) == 19 and value[4] == "-" and value[10] == " " and value[13] == ":":
-        try:
-            return parse_glide_datetime(value)
-        except ValueError:
-            return value
+    if isinstance(value, str) and _DATETIME.fullmatch(value):
+        return normal(datetime.fromisoformat(value.replace("Z", "+00:00")))
     if isinstance(value, datetime):
         return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, Decimal | float) and not isinstance(value, bool):

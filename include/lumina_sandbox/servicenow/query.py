@@ -93,7 +93,7 @@ def _condition(token: str) -> Condition | None:
 @dataclass
 class Sql:
     where: str
-    params: list[str]
+    params: list[object]
     order: str
 
 
@@ -182,5 +182,6 @@ def to_sql(query: EncodedQuery, fields: dict[str, Field], invalid: str = "ignore
         spec = fields.get(name)
         if spec is not None:
             order.append(f"{_column(spec, True)}{' DESC' if descending else ''}")
-    order.append(ROW)
-    return Sql(where, [str(p) if not isinstance(p, float) else p for p in params], ", ".join(order))  # type: ignore[misc]
+    if not any(name == "sys_id" for name, _ in query.order):
+        order.append(ROW)  # sys_id is unique: after it the insertion order never decides anything
+    return Sql(where, params, ", ".join(order))

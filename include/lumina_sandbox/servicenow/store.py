@@ -57,8 +57,10 @@ class Store:
                 f"CREATE TABLE {table} ({ROW} INTEGER PRIMARY KEY, {CLASS} TEXT NOT NULL, {columns})"
             )
             self.connection.execute(f'CREATE UNIQUE INDEX "ix_{root}_sys_id" ON {table} ("sys_id")')
-            self.connection.execute(f'CREATE INDEX "ix_{root}_updated" ON {table} ("sys_updated_on", "sys_id")')
-            self.connection.execute(f'CREATE INDEX "ix_{root}_class" ON {table} ({CLASS})')
+            # Keyset windows read (class, sys_updated_on, sys_id) in order: one index serves filter and sort.
+            self.connection.execute(
+                f'CREATE INDEX "ix_{root}_updated" ON {table} ({CLASS}, "sys_updated_on", "sys_id")'
+            )
 
     def add_column(self, root: str, field: Field, value: str | None) -> None:
         with self.lock:
