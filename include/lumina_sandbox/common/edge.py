@@ -1,16 +1,19 @@
 """ASGI building blocks for a sandbox's edge middleware: what every system's front door does alike.
 
 A system's middleware sorts a request into a category, checks its credentials, applies the fault ``Faults.take``
-returns and wraps ``send`` with ``stamping_sender`` so every response carries the sandbox
+returns (``apply_fault``) and wraps ``send`` with ``stamping_sender`` so every response carries the sandbox
 clock's ``Date`` (and the system's rate-limit headers), replacing what the routes set.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import Any, Literal
+
+from lumina_sandbox.common.faults import FaultRule
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -108,3 +111,31 @@ def stamping_sender(send: Send, stamp: Callable[[], Headers], drop: bool = False
         await send(message)
 
     return wrapped
+
+
+async def apply_fault(
+    rule: FaultRule | None,
+    send: Send,
+    headers: Headers,
+    encode: Callable[[Any], bytes],
+    content_type: str,
+    expire: Callable[[], Any],
+) -> Literal["answered", "drop", "pass"]:
+    """Apply the edge fault ``rule`` (if any) to a request.
+
+    ``status``: answers ``rule.error()`` (the system's body, ``Retry-After``) with ``headers``; ``expire_session``:
+    calls ``expire()`` (drop the caller's token; it returns the system's 401 body) and answers 401; ``delay``:
+    sleeps, then the request goes on; ``drop``: the caller sends the response through a dropping sender.
+    """
+    if rule is None:
+        return "pass"
+    if rule.kind == "status":
+        status, body, extra = rule.error()
+        await respond(send, status, encode(body), headers + as_headers(extra), content_type)
+        return "answered"
+    if rule.kind == "expire_session":
+        await respond(send, 401, encode(expire()), headers, content_type)
+        return "answered"
+    if rule.kind == "delay":
+        await asyncio.sleep(rule.delay)
+    return "drop" if rule.kind == "drop" else "pass"

@@ -48,9 +48,11 @@ def key_checker(fail: Fail) -> Callable[[Request], None]:
     return check_key
 
 
-async def json_body(request: Request, fail: Fail) -> dict[str, Any]:
-    """The request's JSON object body (``{}`` when empty)."""
+async def json_body(request: Request, fail: Fail, max_bytes: int = 64 << 20) -> dict[str, Any]:
+    """The request's JSON object body (``{}`` when empty); over ``max_bytes`` is 413 TOO_LARGE."""
     raw = await request.body()
+    if len(raw) > max_bytes:
+        raise fail(413, "TOO_LARGE", f"the body is larger than {max_bytes} bytes")
     try:
         body = json.loads(raw or b"{}")
     except ValueError:

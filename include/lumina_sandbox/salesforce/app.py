@@ -12,7 +12,6 @@ A login path under a login host prefix (``/login.salesforce.com/services/Soap/u/
 
 from __future__ import annotations
 
-import asyncio
 import re
 from typing import Any
 
@@ -27,7 +26,7 @@ from lumina_sandbox.common.edge import (
     Receive,
     Scope,
     Send,
-    as_headers,
+    apply_fault,
     bearer,
     header,
     install_quiet_drops,
@@ -184,21 +183,17 @@ class SandboxMiddleware:
                 return
             scope["state"].update({"user_id": session.user_id, "token": token})
         fault = self.org.faults.take(category) if category != "control" else None
-        drop = False
-        if fault is not None:
-            if fault.kind == "status":
-                status, body_list, extra = fault.error()
-                headers = self._stamp(api) + as_headers(extra)
-                await respond(send, status, json_bytes(body_list), headers, JSON_TYPE)
-                return
-            if fault.kind == "expire_session":
-                if scope["state"]["token"]:
-                    self.org.sessions.invalidate(scope["state"]["token"])
-                await respond(send, 401, json_bytes(INVALID_SESSION), self._stamp(api), JSON_TYPE)
-                return
-            if fault.kind == "delay":
-                await asyncio.sleep(fault.delay)
-            drop = fault.kind == "drop"
+        token = scope["state"]["token"]
+
+        def expire() -> Any:
+            if token:
+                self.org.sessions.invalidate(token)
+            return INVALID_SESSION
+
+        outcome = await apply_fault(fault, send, self._stamp(api), json_bytes, JSON_TYPE, expire)
+        if outcome == "answered":
+            return
+        drop = outcome == "drop"
         await self.app(scope, receive, self._sender(send, api, drop))
 
     def _sender(self, send: Send, api: bool, drop: bool) -> Send:

@@ -9,7 +9,6 @@ its ``X-RateLimit-*`` headers.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from typing import Any
 
@@ -24,6 +23,7 @@ from lumina_sandbox.common.edge import (
     Receive,
     Scope,
     Send,
+    apply_fault,
     as_headers,
     header,
     install_quiet_drops,
@@ -124,21 +124,16 @@ class InstanceMiddleware:
                 return
             scope = {**scope, "state": {**scope.get("state", {}), "user": user}}
         fault = self.instance.faults.take(category) if category != "control" else None
-        drop = False
-        if fault is not None:
-            if fault.kind == "status":
-                status, body_value, extra = fault.error()
-                await respond(send, status, json_bytes(body_value), self._stamp({**limit_headers, **extra}), JSON_TYPE)
-                return
-            if fault.kind == "expire_session":
-                if token:
-                    self.instance.auth.invalidate(token)
-                error = not_authenticated()
-                await respond(send, 401, json_bytes(error.body()), self._stamp(limit_headers), JSON_TYPE)
-                return
-            if fault.kind == "delay":
-                await asyncio.sleep(fault.delay)
-            drop = fault.kind == "drop"
+
+        def expire() -> Any:
+            if token:
+                self.instance.auth.invalidate(token)
+            return not_authenticated().body()
+
+        outcome = await apply_fault(fault, send, self._stamp(limit_headers), json_bytes, JSON_TYPE, expire)
+        if outcome == "answered":
+            return
+        drop = outcome == "drop"
         await self.app(scope, receive, stamping_sender(send, lambda: self._stamp(limit_headers), drop))
 
 

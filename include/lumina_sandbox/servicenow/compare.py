@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from decimal import Decimal
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import Engine, text
+
+from lumina_sandbox.common.compare import Comparison, header
+from lumina_sandbox.common.compare import normal as common_normal
 
 Record = dict[str, str | None]
 Column = str | Callable[[Record], Any]  # a source field, or the canonical value computed from the record
@@ -30,29 +32,17 @@ class Pipeline:
     columns: dict[str, Column]
 
 
+# Incidents and requested items are both support cases, mapped alike.
+SUPPORT_CASE: dict[str, Column] = {
+    "subject": "short_description",
+    "customer_source_id": "company",
+    "opened_at": "opened_at",
+    "closed_at": "closed_at",
+    "source_updated_at": "sys_updated_on",
+}
 PIPELINES: dict[str, Pipeline] = {
-    "servicenow_incident": Pipeline(
-        "incident",
-        "support_case",
-        {
-            "subject": "short_description",
-            "customer_source_id": "company",
-            "opened_at": "opened_at",
-            "closed_at": "closed_at",
-            "source_updated_at": "sys_updated_on",
-        },
-    ),
-    "servicenow_sc_req_item": Pipeline(
-        "sc_req_item",
-        "support_case",
-        {
-            "subject": "short_description",
-            "customer_source_id": "company",
-            "opened_at": "opened_at",
-            "closed_at": "closed_at",
-            "source_updated_at": "sys_updated_on",
-        },
-    ),
+    "servicenow_incident": Pipeline("incident", "support_case", SUPPORT_CASE),
+    "servicenow_sc_req_item": Pipeline("sc_req_item", "support_case", SUPPORT_CASE),
     "servicenow_change_request": Pipeline(
         "change_request",
         "change_request",
@@ -76,42 +66,17 @@ class InstanceTruth(Protocol):
     def deleted_ids(self, table: str) -> set[str]: ...
 
 
-@dataclass
-class Comparison:
-    pipeline: str
-    source_live: int
-    warehouse_live: int
-    duplicates: int
-    missing: list[str] = field(default_factory=list)  # live on the instance, not live in the warehouse
-    not_deleted: list[str] = field(default_factory=list)  # live in the warehouse, deleted on the instance
-    differing: list[tuple[str, dict[str, Any], dict[str, Any]]] = field(default_factory=list)
-
-    @property
-    def equal(self) -> bool:
-        return not (self.duplicates or self.missing or self.not_deleted or self.differing)
-
-    def describe(self) -> str:
-        verdict = "equal" if self.equal else "DIFFERENT"
-        return (
-            f"{self.pipeline:<28}{self.source_live:>9}{self.warehouse_live:>11}{len(self.missing):>9}"
-            f"{len(self.not_deleted):>13}{len(self.differing):>11}   {verdict}"
-        )
+HEADER = header("snow live")
 
 
-HEADER = f"{'pipeline':<28}{'snow live':>9}{'wh live':>11}{'missing':>9}{'not deleted':>13}{'differing':>11}"
+def _text_datetime(value: str) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if _DATETIME.fullmatch(value) else None
 
 
 def normal(value: Any) -> Any:
-    """One comparable form for a warehouse value and an instance value (glide datetimes are UTC text)."""
-    if isinstance(value, str) and _DATETIME.fullmatch(value):
-        return normal(datetime.fromisoformat(value.replace("Z", "+00:00")))
-    if isinstance(value, datetime):
-        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, Decimal | float) and not isinstance(value, bool):
-        return round(float(value), 6)
-    if value == "":
-        return None
-    return value
+    """One comparable form for a warehouse value and an instance value (glide datetimes are UTC text; an empty
+    string is an empty value)."""
+    return None if value == "" else common_normal(value, _text_datetime)
 
 
 def expected_values(pipeline: Pipeline, record: Record) -> dict[str, Any]:

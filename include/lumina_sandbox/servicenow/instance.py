@@ -5,11 +5,11 @@ page hooks. The HTTP layer (``app``) and the control API drive it; tests may als
 from __future__ import annotations
 
 import threading
-from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
 from lumina_sandbox.common.clock import SandboxClock, parse_iso
+from lumina_sandbox.common.state import SandboxState
 from lumina_sandbox.servicenow import generator
 from lumina_sandbox.servicenow.auth import Authenticator
 from lumina_sandbox.servicenow.faults import Faults
@@ -29,15 +29,14 @@ DEFAULT_LIMIT = 10_000  # sysparm_limit when not given
 FIELD_KEYS = {"element", "internal_type", "max_length", "label", "reference", "choice", "mandatory", "default_value"}
 
 
-class Instance:
+class Instance(SandboxState):
     """The instance's state; every method is thread-safe."""
 
     def __init__(self, *, seed: int = 7, counts: dict[str, int] | None = None) -> None:
         self.seed = seed
         self.counts = dict(counts or {})
-        self.clock = SandboxClock(resolution_us=1_000_000)
+        super().__init__(SandboxClock(resolution_us=1_000_000))
         self.base_url = ""
-        self._requests: Counter[str] = Counter()
         self._lock = threading.Lock()
         self.faults = Faults()
         self.hooks = PageHooks()
@@ -76,17 +75,6 @@ class Instance:
 
     def set_base_url(self, base_url: str) -> None:
         self.base_url = base_url.rstrip("/")
-
-    # -- clock -----------------------------------------------------------------------------------------------
-
-    def now(self) -> datetime:
-        return self.clock.now()
-
-    def advance(self, seconds: float) -> datetime:
-        return self.clock.advance(seconds)
-
-    def set_time(self, moment: datetime) -> datetime:
-        return self.clock.set_time(moment)
 
     # -- data ------------------------------------------------------------------------------------------------
 
@@ -207,19 +195,7 @@ class Instance:
             if hook.create:
                 self.writer.create(table, hook.create, stamp=stamp)
 
-    # -- requests, settings ----------------------------------------------------------------------------------
-
-    def count_request(self, category: str) -> None:
-        with self._lock:
-            self._requests[category] += 1
-
-    def request_counts(self) -> dict[str, int]:
-        with self._lock:
-            return dict(self._requests)
-
-    def reset_request_counts(self) -> None:
-        with self._lock:
-            self._requests.clear()
+    # -- settings ----------------------------------------------------------------------------------
 
     def settings(self, **options: Any) -> dict[str, Any]:
         """``access_token_ttl``, ``refresh_token_ttl`` (seconds), ``rotate_refresh_tokens``, ``invalid_query``

@@ -8,13 +8,13 @@ Lists answer ``{"result": [...]}`` with ``X-Total-Count`` and ``Link`` (first/pr
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from lumina_sandbox.common.routes_control import json_body
 from lumina_sandbox.servicenow.app import json_response
 from lumina_sandbox.servicenow.errors import SnowError, invalid_table, no_record
 from lumina_sandbox.servicenow.instance import Instance
@@ -44,17 +44,12 @@ def _user(request: Request) -> str:
     return str(request.scope.get("state", {}).get("user", "admin"))
 
 
+def _payload_error(status: int, code: str, message: str) -> SnowError:
+    return SnowError(status, "Exception while reading request", message)
+
+
 async def _body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise SnowError(413, "Request body too large", None)
-    try:
-        body = json.loads(raw or b"{}")
-    except ValueError:
-        raise SnowError(400, "Exception while reading request", "The payload is not valid JSON.") from None
-    if not isinstance(body, dict):
-        raise SnowError(400, "Exception while reading request", "The payload must be a JSON object.")
-    return body
+    return await json_body(request, _payload_error, MAX_BODY_BYTES)
 
 
 async def list_table(table: str, request: Request) -> Response:
