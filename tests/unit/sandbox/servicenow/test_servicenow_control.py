@@ -6,7 +6,7 @@ import json
 import os
 import socket
 import stat
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
@@ -122,3 +122,22 @@ def test_reset_restores_generated_state(server: ServiceNowServer, snow: requests
     assert control.count("sys_user") == generated["sys_user"] + 1  # plus the integration user
     assert "X-RateLimit-Limit" not in snow.get(table_url(server, "sys_user"), params={"sysparm_limit": "1"}).headers
     assert len(rows(snow, server, "incident", sysparm_fields="sys_id")) == generated["incident"]
+
+
+def test_demo_day_of_changes_applies_once(server: ServiceNowServer, snow: requests.Session) -> None:
+    from lumina_sandbox.servicenow import demo
+
+    control = server.control
+    before = control.now()
+    done = demo.apply_changes(control, before)
+    assert done is not None and done["created"] == 25 and done["audited_deletes"] == 10
+    assert done["unaudited_deletes"] == 5
+    audits = rows(snow, server, "sys_audit_delete", sysparm_fields="tablename")
+    assert [a["tablename"] for a in audits].count("incident") >= 10
+    assert all(a["tablename"] != "sys_user" for a in audits)
+    late = f"{before - timedelta(seconds=30):%Y-%m-%d %H:%M:%S}"
+    tied = rows(snow, server, "incident", sysparm_query=f"sys_updated_on={late}^state=2", sysparm_fields="sys_id")
+    assert len(tied) >= 40  # one second, forty records
+    assert demo.apply_changes(control, before) is None
+    conn = demo.sandbox_connection({**control.credentials()}, server.ca_path, auth="oauth_client_credentials")
+    assert conn["conn_type"] == "servicenow" and conn["login"] is None and conn["extra"]["client_id"]
