@@ -149,14 +149,18 @@ def get_record(instance: Instance, table: str, sys_id: str, params: dict[str, st
 
 
 def link_header(url: str, params: dict[str, str], request: ListRequest, total: int | None) -> str | None:
-    """``Link: <...offset=0>;rel="first",<...>;rel="prev",<...>;rel="next",<...>;rel="last"`` for a list page."""
+    """``Link: <...offset=0>;rel="first",<...>;rel="prev",<...>;rel="next",<...>;rel="last"`` for a list page
+    (prev/next only where there is one; no header for a single page)."""
     if request.suppress_links or total is None:
         return None
     limit, offset = request.limit, request.offset
+    if offset == 0 and total <= limit:
+        return None  # one page: the instance sends no Link header at all
+    kept = {k: v for k, v in params.items() if k not in ("sysparm_offset", "sysparm_limit")}
 
     def at(position: int) -> str:
-        query = {**params, "sysparm_limit": str(limit), "sysparm_offset": str(position)}
-        return f"<{url}?{urlencode(query)}>"
+        query = {**kept, "sysparm_offset": str(position), "sysparm_limit": str(limit)}
+        return f"<{url}?{urlencode(query, safe=',')}>"
 
     links = [f'{at(0)};rel="first"']
     if offset > 0:

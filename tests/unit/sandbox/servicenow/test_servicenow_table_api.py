@@ -98,6 +98,8 @@ def test_offset_paging_with_link_header(server: ServiceNowServer, snow: requests
         pages.extend(r["number"] for r in page.json()["result"])
         url = next((u for u, rel in re.findall(r'<([^>]+)>;rel="(\w+)"', page.headers["Link"]) if rel == "next"), None)
     assert pages == sorted(pages) and len(set(pages)) == 300
+    single = snow.get(table_url(server, "core_company"), params={"sysparm_limit": "1000"})
+    assert "Link" not in single.headers and single.headers["X-Total-Count"] == str(len(single.json()["result"]))
     suppressed = snow.get(table_url(server, "incident"), params={"sysparm_suppress_pagination_header": "true"})
     assert "Link" not in suppressed.headers
     uncounted = snow.get(table_url(server, "incident"), params={"sysparm_no_count": "true", "sysparm_limit": "1"})
