@@ -12,28 +12,35 @@ A login path under a login host prefix (``/login.salesforce.com/services/Soap/u/
 
 from __future__ import annotations
 
-import asyncio
-import json
-import logging
 import re
-from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from lumina_sandbox.common.edge import (
+    ASGIApp,
+    DroppedConnection,
+    Headers,
+    Receive,
+    Scope,
+    Send,
+    apply_fault,
+    bearer,
+    header,
+    install_quiet_drops,
+    json_bytes,
+    request_line_bytes,
+    respond,
+    stamping_sender,
+)
 from lumina_sandbox.salesforce.auth import LOGIN_HOST_PATH, OAuthError
 from lumina_sandbox.salesforce.clock import http_date
 from lumina_sandbox.salesforce.errors import ApiError
 from lumina_sandbox.salesforce.org import Org
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
+__all__ = ["DroppedConnection", "SandboxMiddleware", "categorize", "create_app", "json_bytes", "json_response"]
 MAX_REQUEST_BYTES = 16_384
 MIN_VERSION, MAX_VERSION = 50, 63
 JSON_TYPE = "application/json;charset=UTF-8"
@@ -63,19 +70,6 @@ BULK1_CATEGORIES = frozenset({"bulk1_job", "bulk1_batch", "bulk1_results"})
 INVALID_SESSION = [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
 # Bulk API 1.0 words it differently, with a 400.
 BULK1_INVALID_SESSION = {"exceptionCode": "InvalidSessionId", "exceptionMessage": "Invalid session id"}
-
-
-class DroppedConnection(Exception):
-    """Raised mid-body by a ``drop`` fault: uvicorn then closes the socket (the client sees an incomplete read)."""
-
-
-class _QuietDrops(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.exc_info and isinstance(record.exc_info[1], DroppedConnection))
-
-
-def json_bytes(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def json_response(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -130,21 +124,6 @@ def categorize(method: str, path: str) -> str:
     return "other"
 
 
-async def _respond(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]], content_type: str) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", content_type.encode()),
-                (b"content-length", str(len(body)).encode()),
-                *headers,
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
-
-
 class SandboxMiddleware:
     """Salesforce's edge behaviour around the routes (see the module doc)."""
 
@@ -152,7 +131,7 @@ class SandboxMiddleware:
         self.app = app
         self.org = org
 
-    def _stamp(self, api: bool) -> list[tuple[bytes, bytes]]:
+    def _stamp(self, api: bool) -> Headers:
         headers = [(b"date", http_date(self.org.now()).encode())]
         if api:
             headers.append((b"sforce-limit-info", self.org.limits.header().encode()))
@@ -163,16 +142,13 @@ class SandboxMiddleware:
             await self.app(scope, receive, send)
             return
         method = scope["method"]
-        raw_path = scope.get("raw_path") or scope["path"].encode()
-        query = scope.get("query_string") or b""
-        line = len(method) + 1 + len(raw_path) + (1 + len(query) if query else 0) + len(" HTTP/1.1\r\n")
-        header_bytes = sum(len(k) + len(v) + 4 for k, v in scope.get("headers", []))
+        line, header_bytes = request_line_bytes(scope)
         if line > MAX_REQUEST_BYTES or line + header_bytes > MAX_REQUEST_BYTES:
             status, title = (
                 (414, "URI Too Long") if line > MAX_REQUEST_BYTES else (431, "Request Header Fields Too Large")
             )
             body = f"<html><head><title>{status} {title}</title></head><body><h1>{title}</h1></body></html>".encode()
-            await _respond(send, status, body, self._stamp(False), "text/html;charset=UTF-8")
+            await respond(send, status, body, self._stamp(False), "text/html;charset=UTF-8")
             return
         path = scope["path"]
         if len(path) > 1 and path.endswith("/"):
@@ -186,78 +162,42 @@ class SandboxMiddleware:
         match = _DATA.fullmatch(scope["path"]) or _ASYNC.fullmatch(scope["path"])
         if match is not None and not MIN_VERSION <= int(match.group(1)) <= MAX_VERSION:
             body = json_bytes([{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}])
-            await _respond(send, 404, body, self._stamp(False), JSON_TYPE)
+            await respond(send, 404, body, self._stamp(False), JSON_TYPE)
             return
         state: dict[str, Any] = {"category": category, "user_id": "", "token": ""}
         scope = {**scope, "state": {**scope.get("state", {}), **state}}
         if api:
             bulk1 = category in BULK1_CATEGORIES
-            token = _header(scope, b"x-sfdc-session") if bulk1 else _bearer(scope)
+            token = header(scope, b"x-sfdc-session") if bulk1 else bearer(scope, ("bearer", "oauth"))
             session = self.org.sessions.get(token) if token else None
             if session is None:
                 if bulk1:
-                    await _respond(send, 400, json_bytes(BULK1_INVALID_SESSION), self._stamp(True), JSON_TYPE)
+                    await respond(send, 400, json_bytes(BULK1_INVALID_SESSION), self._stamp(True), JSON_TYPE)
                 else:
-                    await _respond(send, 401, json_bytes(INVALID_SESSION), self._stamp(True), JSON_TYPE)
+                    await respond(send, 401, json_bytes(INVALID_SESSION), self._stamp(True), JSON_TYPE)
                 return
             try:
                 self.org.limits.charge_api()
             except ApiError as error:
-                await _respond(send, error.status, json_bytes(error.body()), self._stamp(True), JSON_TYPE)
+                await respond(send, error.status, json_bytes(error.body()), self._stamp(True), JSON_TYPE)
                 return
             scope["state"].update({"user_id": session.user_id, "token": token})
         fault = self.org.faults.take(category) if category != "control" else None
-        drop = False
-        if fault is not None:
-            if fault.kind == "status":
-                status, body_list, extra = fault.error()
-                headers = self._stamp(api) + [(k.lower().encode(), v.encode()) for k, v in extra.items()]
-                await _respond(send, status, json_bytes(body_list), headers, JSON_TYPE)
-                return
-            if fault.kind == "expire_session":
-                if scope["state"]["token"]:
-                    self.org.sessions.invalidate(scope["state"]["token"])
-                await _respond(send, 401, json_bytes(INVALID_SESSION), self._stamp(api), JSON_TYPE)
-                return
-            if fault.kind == "delay":
-                await asyncio.sleep(fault.delay)
-            drop = fault.kind == "drop"
+        token = scope["state"]["token"]
+
+        def expire() -> Any:
+            if token:
+                self.org.sessions.invalidate(token)
+            return INVALID_SESSION
+
+        outcome = await apply_fault(fault, send, self._stamp(api), json_bytes, JSON_TYPE, expire)
+        if outcome == "answered":
+            return
+        drop = outcome == "drop"
         await self.app(scope, receive, self._sender(send, api, drop))
 
     def _sender(self, send: Send, api: bool, drop: bool) -> Send:
-        sent_partial = False
-
-        async def wrapped(message: Message) -> None:
-            nonlocal sent_partial
-            if message["type"] == "http.response.start":
-                kept = [
-                    (k, v) for k, v in message.get("headers", []) if k.lower() not in (b"date", b"sforce-limit-info")
-                ]
-                message = {**message, "headers": kept + self._stamp(api)}
-                await send(message)
-                return
-            if drop and message["type"] == "http.response.body":
-                body = message.get("body", b"")
-                if not sent_partial and (body or not message.get("more_body")):
-                    sent_partial = True
-                    await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
-                    raise DroppedConnection("fault: connection dropped mid-body")
-                return
-            await send(message)
-
-        return wrapped
-
-
-def _header(scope: Scope, name: bytes) -> str:
-    for key, value in scope.get("headers", []):
-        if key.lower() == name:
-            return str(value.decode("latin-1").strip())
-    return ""
-
-
-def _bearer(scope: Scope) -> str:
-    scheme, _, token = _header(scope, b"authorization").partition(" ")
-    return token.strip() if scheme.lower() in ("bearer", "oauth") else ""
+        return stamping_sender(send, lambda: self._stamp(api), drop)
 
 
 def create_app(org: Org, control_key: str) -> ASGIApp:
@@ -296,5 +236,5 @@ def create_app(org: Org, control_key: str) -> ASGIApp:
             return json_response([{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}], 404)
         return json_response([{"errorCode": "UNKNOWN_EXCEPTION", "message": str(error.detail)}], error.status_code)
 
-    logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
+    install_quiet_drops()
     return SandboxMiddleware(app, org)

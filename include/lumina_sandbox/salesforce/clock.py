@@ -1,4 +1,4 @@
-"""The sandbox clock (real time plus a movable offset) and Salesforce's datetime text formats.
+"""Salesforce's datetime text formats; the sandbox clock (``common.clock.SandboxClock``, milliseconds) re-exported.
 
 Every write stamps ``SystemModstamp``/``LastModifiedDate`` from this clock, the HTTP ``Date`` header comes from
 it, and date formulas read its TODAY. Datetimes are stored as fixed-width UTC text
@@ -7,47 +7,11 @@ it, and date formulas read its TODAY. Datetimes are stored as fixed-width UTC te
 
 from __future__ import annotations
 
-import threading
-from datetime import UTC, date, datetime, timedelta
-from email.utils import format_datetime
+from datetime import UTC, datetime
 
+from lumina_sandbox.common.clock import SandboxClock, http_date
 
-class SandboxClock:
-    """Real time plus an offset that tests move forward (or set) to simulate the passing of time."""
-
-    def __init__(self) -> None:
-        self._offset = timedelta(0)
-        self._lock = threading.Lock()
-
-    def now(self) -> datetime:
-        """The sandbox's current time, UTC, truncated to milliseconds as Salesforce stores it."""
-        with self._lock:
-            offset = self._offset
-        moment = datetime.now(UTC) + offset
-        return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
-
-    def today(self) -> date:
-        """TODAY() for formulas: the sandbox date in UTC."""
-        return self.now().date()
-
-    def advance(self, seconds: float) -> datetime:
-        """Move the clock forward (or back, for a negative value); returns the new now."""
-        with self._lock:
-            self._offset += timedelta(seconds=seconds)
-        return self.now()
-
-    def set_time(self, moment: datetime) -> datetime:
-        """Make ``now()`` equal ``moment`` (naive values are taken as UTC); time keeps running from there."""
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        with self._lock:
-            self._offset = moment - datetime.now(UTC)
-        return self.now()
-
-    def reset(self) -> None:
-        """Back to real time."""
-        with self._lock:
-            self._offset = timedelta(0)
+__all__ = ["SandboxClock", "http_date", "parse_datetime", "rest_text", "to_storage"]
 
 
 def to_storage(moment: datetime) -> str:
@@ -81,8 +45,3 @@ def parse_datetime(text: str) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
-
-
-def http_date(moment: datetime) -> str:
-    """RFC 7231 ``Date`` header text for ``moment``."""
-    return format_datetime(moment.astimezone(UTC).replace(microsecond=0), usegmt=True)

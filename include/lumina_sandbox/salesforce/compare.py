@@ -6,12 +6,14 @@ mappings' code: it names, per pipeline, which canonical column must equal which 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from decimal import Decimal
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import Engine, text
+
+from lumina_sandbox.common.compare import Comparison, header
+from lumina_sandbox.common.compare import normal as common_normal
 
 # dag id -> (sObject, canonical table, canonical column -> sObject field)
 PIPELINES: dict[str, tuple[str, str, dict[str, str]]] = {
@@ -71,40 +73,18 @@ class OrgTruth(Protocol):
     def truth(self, sobject: str, fields: list[str] | None = None, include_deleted: bool = False) -> list[Any]: ...
 
 
-@dataclass
-class Comparison:
-    pipeline: str
-    source_live: int
-    warehouse_live: int
-    duplicates: int
-    missing: list[str] = field(default_factory=list)  # live in the org, not live in the warehouse
-    not_deleted: list[str] = field(default_factory=list)  # live in the warehouse, gone from the org
-    differing: list[tuple[str, dict[str, Any], dict[str, Any]]] = field(default_factory=list)
-
-    @property
-    def equal(self) -> bool:
-        return not (self.duplicates or self.missing or self.not_deleted or self.differing)
-
-    def describe(self) -> str:
-        verdict = "equal" if self.equal else "DIFFERENT"
-        return (
-            f"{self.pipeline:<24}{self.source_live:>8}{self.warehouse_live:>11}{len(self.missing):>9}"
-            f"{len(self.not_deleted):>13}{len(self.differing):>11}   {verdict}"
-        )
+HEADER = header("org live")
 
 
-HEADER = f"{'pipeline':<24}{'org live':>8}{'wh live':>11}{'missing':>9}{'not deleted':>13}{'differing':>11}"
+def _rest_datetime(value: str) -> datetime | None:
+    if len(value) == 28 and value[10] == "T" and value[-5] == "+":
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z")
+    return None
 
 
 def normal(value: Any) -> Any:
     """One comparable form for a warehouse value and a REST value."""
-    if isinstance(value, str) and len(value) == 28 and value[10] == "T" and value[-5] == "+":
-        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(UTC)
-    if isinstance(value, datetime):
-        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, Decimal | float) and not isinstance(value, bool):
-        return round(float(value), 6)
-    return value
+    return common_normal(value, _rest_datetime)
 
 
 def compare(engine: Engine, schema: str, org: OrgTruth, pipeline: str) -> Comparison:

@@ -11,12 +11,12 @@ import json
 import shutil
 import tempfile
 import threading
-from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from lumina_sandbox.common.state import SandboxState
 from lumina_sandbox.salesforce.auth import Authenticator, Credentials, Sessions, login_domain
 from lumina_sandbox.salesforce.bulk import BulkService
 from lumina_sandbox.salesforce.bulk1 import Bulk1Service
@@ -52,14 +52,14 @@ FIELD_TYPES = (
 )
 
 
-class Org:
+class Org(SandboxState):
     """A generated org. Build with ``Org.generate(seed, counts, wide_fields)``; ``close`` removes its files."""
 
     def __init__(self, *, seed: int = 7, counts: dict[str, int] | None = None, wide_fields: int = 450) -> None:
         self.seed = seed
         self.counts = {**DEFAULT_COUNTS, **(counts or {})}
         self.wide_fields = wide_fields
-        self.clock = SandboxClock()
+        super().__init__(SandboxClock())
         self.workdir = Path(tempfile.mkdtemp(prefix="lumina-sf-org-"))
         self.catalog: Catalog = build_catalog(wide_fields)
         self.id_factory = IdFactory()
@@ -78,7 +78,6 @@ class Org:
         self.queries = QueryService(lambda: self.store, lambda: self.catalog, self.clock, self.faults)
         self.bulk = self._bulk_service()
         self.bulk1 = self._bulk1_service()
-        self._counts: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._last_maintenance = ""
         self.generated: dict[str, int] = {}
@@ -122,17 +121,6 @@ class Org:
         self.auth.base_url = base_url.rstrip("/")
         self.credentials.login_url = self.auth.base_url
         self.credentials.login_domain = login_domain(self.auth.base_url)
-
-    # -- clock ------------------------------------------------------------------------------------------------
-
-    def now(self) -> datetime:
-        return self.clock.now()
-
-    def advance(self, seconds: float) -> datetime:
-        return self.clock.advance(seconds)
-
-    def set_time(self, moment: datetime) -> datetime:
-        return self.clock.set_time(moment)
 
     # -- data -------------------------------------------------------------------------------------------------
 
@@ -229,18 +217,6 @@ class Org:
 
     def expire_sessions(self) -> int:
         return self.sessions.expire_all()
-
-    def count_request(self, category: str) -> None:
-        with self._lock:
-            self._counts[category] += 1
-
-    def request_counts(self) -> dict[str, int]:
-        with self._lock:
-            return dict(self._counts)
-
-    def reset_request_counts(self) -> None:
-        with self._lock:
-            self._counts.clear()
 
     def settings(
         self,

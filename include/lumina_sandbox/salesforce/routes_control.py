@@ -6,31 +6,25 @@ Datetimes are ISO-8601 text. ``SandboxControl`` is the Python client of these en
 
 from __future__ import annotations
 
-import hmac
-import json
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
+from lumina_sandbox.common import routes_control as common
+from lumina_sandbox.common.routes_control import CONTROL_HEADER, moment
 from lumina_sandbox.salesforce.app import json_response
-from lumina_sandbox.salesforce.clock import parse_datetime
 from lumina_sandbox.salesforce.errors import ApiError
 from lumina_sandbox.salesforce.org import Org
 
-CONTROL_HEADER = "X-Sandbox-Control-Key"
+__all__ = ["CONTROL_HEADER", "router"]
+
+router = common.control_router("/_sandbox", ApiError)
 
 
-def check_key(request: Request) -> None:
-    expected: str = request.app.state.control_key
-    given = request.headers.get(CONTROL_HEADER, "")
-    if not given or not hmac.compare_digest(given.encode(), expected.encode()):
-        raise ApiError(401, "INVALID_CONTROL_KEY", f"the control API needs a valid {CONTROL_HEADER} header")
-
-
-router = APIRouter(prefix="/_sandbox", dependencies=[Depends(check_key)])
+def _render(value: Any, status: int) -> Response:
+    return json_response(value, status)
 
 
 def _org(request: Request) -> Org:
@@ -39,25 +33,19 @@ def _org(request: Request) -> Org:
 
 
 async def _body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    try:
-        body = json.loads(raw or b"{}")
-    except ValueError:
-        raise ApiError(400, "JSON_PARSER_ERROR", "the body is not JSON") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "JSON_PARSER_ERROR", "the body must be a JSON object")
-    return body
+    return await common.json_body(request, ApiError)
 
 
-def _moment(value: Any) -> Any:
-    return parse_datetime(value) if value else None
+_moment = moment
 
 
 async def _run(call: Callable[[], Any]) -> Any:
-    try:
-        return await run_in_threadpool(call)
-    except (ValueError, KeyError) as error:
-        raise ApiError(400, "INVALID_ARGUMENT", str(error)) from None
+    return await common.run_blocking(call, ApiError)
+
+
+common.add_clock_routes(router, lambda request: _org(request).clock, _render, ApiError)
+common.add_fault_routes(router, lambda request: _org(request).faults, _render, ApiError)
+common.add_request_count_routes(router, _org, _render)
 
 
 @router.get("/status")
@@ -141,32 +129,6 @@ async def ids(name: str, request: Request) -> Response:
     return json_response(sorted(await _run(lambda: org.ids(name, include_deleted=include))))
 
 
-@router.get("/clock")
-async def clock(request: Request) -> Response:
-    return json_response({"now": _org(request).now().isoformat()})
-
-
-@router.post("/clock")
-async def move_clock(request: Request) -> Response:
-    org, body = _org(request), await _body(request)
-    if body.get("set"):
-        now = org.set_time(parse_datetime(str(body["set"])))
-    else:
-        now = org.advance(float(body.get("advance", 0)))
-    return json_response({"now": now.isoformat()})
-
-
-@router.get("/requests")
-async def request_counts(request: Request) -> Response:
-    return json_response(_org(request).request_counts())
-
-
-@router.delete("/requests")
-async def reset_request_counts(request: Request) -> Response:
-    _org(request).reset_request_counts()
-    return json_response({})
-
-
 @router.get("/limits")
 async def get_limits(request: Request) -> Response:
     return json_response(_org(request).limits.as_json())
@@ -182,26 +144,6 @@ async def set_limits(request: Request) -> Response:
 @router.post("/sessions/expire")
 async def expire_sessions(request: Request) -> Response:
     return json_response({"expired": _org(request).expire_sessions()})
-
-
-@router.get("/faults")
-async def faults(request: Request) -> Response:
-    return json_response([rule.as_dict() for rule in _org(request).faults.rules()])
-
-
-@router.post("/faults")
-async def add_fault(request: Request) -> Response:
-    org, body = _org(request), await _body(request)
-    allowed = {"status", "error_code", "message", "retry_after", "delay", "threshold", "times", "after"}
-    extra = {k: v for k, v in body.items() if k in allowed}
-    rule = await _run(lambda: org.faults.add(body.get("category", "any"), body.get("kind", "status"), **extra))
-    return json_response(rule.as_dict())
-
-
-@router.delete("/faults")
-async def clear_faults(request: Request) -> Response:
-    _org(request).faults.clear()
-    return json_response({})
 
 
 @router.post("/settings")

@@ -1,0 +1,120 @@
+"""Does the warehouse hold exactly what the sandbox instance holds? Record for record, per ServiceNow pipeline.
+
+For ``make demo`` and the integration tests. Independent of the mappings' code: each pipeline names which
+canonical column must equal which source field (or a function of the source record, for a derived column).
+A warehouse row belongs to a pipeline when its ``source_id`` is a live or deleted record of the pipeline's
+table (several tables load one entity: incidents and requested items are both support cases).
+
+The column names below follow the pipelines' mappings; when a mapping changes, change it here in one place.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import Engine, text
+
+from lumina_sandbox.common.compare import Comparison, header
+from lumina_sandbox.common.compare import normal as common_normal
+
+Record = dict[str, str | None]
+Column = str | Callable[[Record], Any]  # a source field, or the canonical value computed from the record
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    table: str
+    canonical: str
+    columns: dict[str, Column]
+
+
+# Incidents and requested items are both support cases, mapped alike.
+SUPPORT_CASE: dict[str, Column] = {
+    "subject": "short_description",
+    "customer_source_id": "company",
+    "opened_at": "opened_at",
+    "closed_at": "closed_at",
+    "source_updated_at": "sys_updated_on",
+}
+PIPELINES: dict[str, Pipeline] = {
+    "servicenow_incident": Pipeline("incident", "support_case", SUPPORT_CASE),
+    "servicenow_sc_req_item": Pipeline("sc_req_item", "support_case", SUPPORT_CASE),
+    "servicenow_change_request": Pipeline(
+        "change_request",
+        "change_request",
+        {"number": "number", "short_description": "short_description", "source_updated_at": "sys_updated_on"},
+    ),
+    "servicenow_core_company": Pipeline(
+        "core_company", "customer", {"name": "name", "phone": "phone", "source_updated_at": "sys_updated_on"}
+    ),
+    "servicenow_sys_user": Pipeline("sys_user", "person", {"email": "email", "source_updated_at": "sys_updated_on"}),
+}
+SOURCE_SYSTEM = "servicenow"
+# Glide datetimes (``2026-11-20 10:15:30``, UTC) and a warehouse's datetime text (a driver without a type).
+_DATETIME = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:?\d\d)?")
+
+
+class InstanceTruth(Protocol):
+    """An ``Instance`` in-process or a ``ServiceNowControl`` over HTTP."""
+
+    def truth(self, table: str, fields: list[str] | None = None) -> list[Record]: ...
+
+    def deleted_ids(self, table: str) -> set[str]: ...
+
+
+HEADER = header("snow live")
+
+
+def _text_datetime(value: str) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if _DATETIME.fullmatch(value) else None
+
+
+def normal(value: Any) -> Any:
+    """One comparable form for a warehouse value and an instance value (glide datetimes are UTC text; an empty
+    string is an empty value)."""
+    return None if value == "" else common_normal(value, _text_datetime)
+
+
+def expected_values(pipeline: Pipeline, record: Record) -> dict[str, Any]:
+    return {
+        column: normal(source(record) if callable(source) else record.get(source))
+        for column, source in pipeline.columns.items()
+    }
+
+
+def compare(engine: Engine, schema: str, instance: InstanceTruth, pipeline_id: str) -> Comparison:
+    """Compare one pipeline's canonical rows with the instance's live records of its table."""
+    pipeline = PIPELINES[pipeline_id]
+    truth = {str(r["sys_id"]): r for r in instance.truth(pipeline.table)}
+    deleted = instance.deleted_ids(pipeline.table)
+    columns = list(pipeline.columns)
+    with engine.connect() as conn:
+        quote = conn.dialect.identifier_preparer.quote_identifier
+        listed = ", ".join(quote(c) for c in columns)
+        rows = conn.execute(
+            text(
+                f"SELECT source_id, _is_deleted, {listed} FROM {quote(schema)}.{quote(pipeline.canonical)} "
+                "WHERE source_system = :system"
+            ),
+            {"system": SOURCE_SYSTEM},
+        ).all()
+    mine = [r for r in rows if r[0] in truth or r[0] in deleted]
+    live = {r[0]: r[2:] for r in mine if not r[1]}
+    result = Comparison(
+        pipeline=pipeline_id,
+        source_live=len(truth),
+        warehouse_live=len(live),
+        duplicates=len(mine) - len({r[0] for r in mine}),
+        missing=sorted(set(truth) - set(live)),
+        not_deleted=sorted(set(live) & deleted),
+    )
+    for sys_id in sorted(set(live) & set(truth)):
+        stored = {c: normal(v) for c, v in zip(columns, live[sys_id], strict=True)}
+        expected = expected_values(pipeline, truth[sys_id])
+        if stored != expected:
+            result.differing.append((sys_id, stored, expected))
+    return result
