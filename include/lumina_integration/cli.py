@@ -15,7 +15,6 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 from lumina_integration.paths import DAGS_DIR, PROJECT_DIR, SCHEMAS_DIR
 
@@ -59,18 +58,6 @@ def lint(paths: list[Path], dags_dir: Path = DAGS_DIR) -> list[str]:
     return [line for found in problems for line in found.splitlines()]
 
 
-def spec_json_schema() -> dict[str, Any]:
-    from lumina_integration.factory.spec import PipelineSpec
-
-    schema = PipelineSpec.model_json_schema(mode="validation")
-    schema["title"] = "Lumina pipeline spec (dags/<domain>/<pipeline>.dag.yaml)"
-    # dag_id and domain come from the file's name and folder; the rest may come from _defaults.yaml.
-    schema["required"] = ["source", "mapping"]
-    for derived in ("dag_id", "domain"):
-        schema["properties"].pop(derived, None)
-    return schema
-
-
 def _summary() -> str:
     from lumina_integration.warehouse.summary import warehouse_summary
 
@@ -97,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"lint: {len(problems)} problem(s)", file=sys.stderr if problems else sys.stdout)
         return 1 if problems else 0
     if args.command == "schema":
+        from lumina_integration.factory.spec_schema import spec_json_schema
+
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(spec_json_schema(), indent=2, sort_keys=True) + "\n")
         print(f"wrote {args.out}")

@@ -10,7 +10,7 @@ import re
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema, field_validator
 
 from lumina_integration.alerts import DEFAULT_ALERTS_CONN_ID
 
@@ -38,10 +38,17 @@ def format_duration(value: timedelta) -> str:
 
 
 # Read as "10m"-style text; written back the same way, so a spec dumped to JSON reloads unchanged.
+# The JSON Schema says what parse_duration reads (not ISO 8601), so editors do not flag "10m".
 Duration = Annotated[
     timedelta,
     BeforeValidator(parse_duration),
     PlainSerializer(format_duration, return_type=str, when_used="json"),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "string", "pattern": _DURATION.pattern}, {"type": "integer", "minimum": 0}],
+            "description": "a duration: 30s, 10m, 2h, 1d, or a number of seconds",
+        }
+    ),
 ]
 
 

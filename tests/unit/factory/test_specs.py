@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lumina_integration.cli import lint, spec_json_schema
+from lumina_integration.cli import lint
 from lumina_integration.factory.dag_builder import check_pipeline
 from lumina_integration.factory.spec import PipelineSpec, parse_duration
 from lumina_integration.factory.specs import LoadedSpec, iter_specs, load_spec
@@ -147,19 +147,6 @@ def test_spec_round_trips_through_json(tmp_path: Path) -> None:
     dags = tmp_path / "dags"
     spec = load_spec(write(dags, "crm/acc.dag.yaml", SPEC), dags)
     assert PipelineSpec.model_validate(spec.model_dump(mode="json")) == spec
-
-
-def test_json_schema_for_editors() -> None:
-    schema = spec_json_schema()
-    assert schema["required"] == ["source", "mapping"]
-    assert "dag_id" not in schema["properties"]
-    assert schema["additionalProperties"] is False
-    committed = Path(__file__).resolve().parents[3] / "docs" / "pipeline-spec.schema.json"
-    import json
-
-    assert json.loads(committed.read_text()) == json.loads(json.dumps(schema, sort_keys=True)), (
-        "docs/pipeline-spec.schema.json is stale: run `make schema`"
-    )
 
 
 def test_lint_reports_every_bad_file(tmp_path: Path) -> None:
