@@ -33,7 +33,7 @@ export AWS_DEFAULT_REGION := us-east-1
 # airflow standalone starts its components as `airflow ...` subprocesses: they must find ours.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test ui ui-shell settings lint-specs schema lock stop clean bench bench-reconcile faults soak
+.PHONY: demo test ui ui-shell settings lint-specs schema docs docs-serve lock stop clean bench bench-reconcile faults soak
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -91,6 +91,16 @@ lint-specs: $(BIN)/.installed
 
 schema: $(BIN)/.installed
 	$(BIN)/lumina schema
+
+# The documentation site (mkdocs.yml) into $(STATE)/site, strict: a broken link or a page missing from the
+# nav fails it (tests/docs/test_docs_site.py runs the same build in `make test`). Offline: nothing is fetched.
+docs: $(BIN)/.installed
+	$(BIN)/mkdocs build --strict --site-dir $(STATE)/site
+	@echo "Open $(STATE)/site/index.html"
+
+DOCS_PORT ?= 8000
+docs-serve: $(BIN)/.installed
+	$(BIN)/mkdocs serve --strict --dev-addr 127.0.0.1:$(DOCS_PORT)
 
 # 1M and 5M Salesforce Accounts through the whole pipeline vs dlt and the physical limit (bench/README.md).
 # About 12 min on 2 cores; BENCH_ARGS="--sizes 200000 --initial-wait 0" for a quick look.

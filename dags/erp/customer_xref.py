@@ -3,7 +3,7 @@
 Runs whenever a pipeline loads the canonical customer table (its Asset), and daily. The links are
 configured in ``include/xref/customer.yaml`` (Salesforce ``sap_customer_number`` = SAP
 ``source_id``, compared without leading zeros), so the warehouse answers questions across systems,
-such as one customer's Salesforce opportunities beside its SAP orders (examples in docs/sap.md).
+such as one customer's Salesforce opportunities beside its SAP orders (examples in docs/sources/sap.md).
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ transaction as the data. Policies, per pipeline:
   ignored; a mapped field removed or retyped fails the run before anything loads.
 - ``quarantine``: like ``evolve`` for added fields, but while a mapped field is removed or
   retyped, the run's records go to quarantine with the reason instead of loading, and the
-  snapshot is kept until the change is accepted (``lumina schema-accept <pipeline>``).
+  snapshot is kept until the change is accepted: the mapping no longer reads the field, or one
+  run under ``evolve`` stores the new snapshot (docs/runbook.md, "Schema drift").
 """
 
 from __future__ import annotations

@@ -104,7 +104,7 @@ def _refuse_login_url(conn: Any, extra: dict[str, Any]) -> None:
         return
     bare = str(value).split("://", 1)[-1].rstrip("/")
     domain = bare[: -len(SALESFORCE_SUFFIX)] if bare.lower().endswith(SALESFORCE_SUFFIX) else None
-    hint = f"set the extra domain to {domain!r}" if domain else "set the extra domain (see the README)"
+    hint = f"set the extra domain to {domain!r}" if domain else "set the extra domain (see docs/sources/salesforce.md)"
     raise ValueError(
         f"connection {conn.conn_id!r}: the login URL is no longer read from the {where} ({value!r}): the "
         f"official Salesforce provider ignores it, so its operators would log in elsewhere. Remove it and {hint}."
