@@ -14,6 +14,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lumina_integration.transforms.formats import is_registered, value_cast
+
 # An offset only counts after a time of day: "2024-01-01" ends in "-01" but has no offset.
 _OFFSET_SUFFIX = r"\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|z|[+-]\d{2}(:?\d{2})?)$"
 
@@ -21,7 +23,7 @@ _OFFSET_SUFFIX = r"\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|z|[+-]\d{2}(:?\d{2})?)$"
 class CastResult:
     """The cast column and a boolean mask of the positions whose source value was invalid.
 
-    ``hint`` says what a valid value looks like, for the quarantine reason (SAP formats).
+    ``hint`` says what a valid value looks like, for the quarantine reason (registered value formats).
     """
 
     def __init__(self, values: pa.Array, invalid: pa.Array, hint: str | None = None):
@@ -128,11 +130,9 @@ def cast_any(values: pa.Array, target: pa.DataType, **text_options: Any) -> Cast
     keep their values untouched when the types agree.
     """
     fmt = text_options.get("fmt")
-    if isinstance(fmt, str) and fmt.startswith("sap_"):
-        # SAP formats apply even when the types already agree (NUMC text stays text, but checked).
-        from lumina_integration.transforms.sap_types import cast_sap
-
-        return cast_sap(values, target, fmt, text_options.get("timezone") or "UTC")
+    if is_registered(fmt):
+        # A source's value format applies even when the types already agree (NUMC text stays text, but checked).
+        return value_cast(fmt)(values, target, text_options.get("timezone") or "UTC")
     if values.type == target:
         return CastResult(values, none_invalid(len(values)))
     if pa.types.is_string(values.type):

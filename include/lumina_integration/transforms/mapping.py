@@ -18,12 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from lumina_integration.canonical.registry import load_entity
 from lumina_integration.canonical.schema import EntitySchema
 from lumina_integration.paths import MAPPINGS_DIR
+from lumina_integration.transforms.formats import check_format
 from lumina_integration.yaml_models import FieldProblem, YamlModelError, load_yaml_model
 
 StringStep = Literal["strip", "lower", "upper", "null_if_empty"]
-# SAP dictionary types (lumina_integration.transforms.sap_types, which this module must not import:
-# mappings are loaded at DAG parse time, pyarrow is not).
-SAP_FORMATS = ("sap_dats", "sap_tims", "sap_timestamp", "sap_numc", "sap_alpha", "sap_char", "sap_spras")
 
 
 class ColumnRule(BaseModel):
@@ -39,7 +37,9 @@ class ColumnRule(BaseModel):
     transform: list[StringStep] = []
     values: dict[str, str | None] | None = None
     default: Any = None  # the value when the rule yields null (after transforms and lookup)
-    format: str | None = None  # strptime format for date/timestamp columns (default ISO 8601), or sap_*
+    # strptime format for date/timestamp columns (default ISO 8601), or a registered value format
+    # (lumina_integration.transforms.formats: sap_dats, ...).
+    format: str | None = None
     # SAP CURR: the raw column holding the currency's decimals (TCURX-CURRDEC, the SAP adapter's
     # currency_keys option adds it); the amount is shifted from the two stored decimals.
     sap_currency_decimals: str | None = None
@@ -61,8 +61,7 @@ class ColumnRule(BaseModel):
         ]
         if len(given) != 1:
             raise ValueError(f"give exactly one of from, constant, coalesce, concat (got {given or 'none'})")
-        if self.format is not None and self.format.startswith("sap_") and self.format not in SAP_FORMATS:
-            raise ValueError(f"unknown SAP format {self.format!r}; use one of {list(SAP_FORMATS)}")
+        check_format(self.format)  # a registered value format or a strptime pattern
         return self
 
     def source_fields(self) -> list[str]:

@@ -17,13 +17,12 @@ quarantined with a reason rather than silently turned into null or a wrong date:
 - ``CURR``: amounts are stored with two decimals whatever the currency; the currency's real
   number of decimals (table ``TCURX``, default 2) shifts them (``JPY 123.45`` is 12,345 yen).
 
-Mappings use them through ``format: sap_...`` (see :data:`SAP_FORMATS`) and the
-``sap_currency_decimals`` rule key.
+Mappings use them through ``format: sap_...`` (the value formats at the end of this module,
+registered in :mod:`lumina_integration.transforms.formats`) and the ``sap_currency_decimals`` rule key.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal
 
 import pyarrow as pa
@@ -31,7 +30,7 @@ import pyarrow.compute as pc
 
 from lumina_integration.transforms.casting import CastResult, _cast_with_failures, _strict_strptime
 
-# Kept in sync with lumina_integration.transforms.mapping.SAP_FORMATS (which must not import pyarrow).
+# The formats below, each registered in lumina_integration.transforms.formats.VALUE_FORMATS.
 SAP_FORMATS = ("sap_dats", "sap_tims", "sap_timestamp", "sap_numc", "sap_alpha", "sap_char", "sap_spras")
 
 # SAP's one-character language keys (table T002) for the languages SAP ships, as ISO 639-1.
@@ -211,23 +210,39 @@ def _amounts(amounts: pa.Array) -> CastResult:
     return _cast_with_failures(amounts, lambda v: v.cast(_AMOUNT))
 
 
-def cast_sap(values: pa.Array, target: pa.DataType, fmt: str, timezone: str = "UTC") -> CastResult:
-    """Dispatch a ``format: sap_*`` mapping rule; the result is then cast to ``target``."""
-    converters: dict[str, Callable[[pa.Array], CastResult]] = {
-        "sap_dats": dats_to_date,
-        "sap_tims": tims_to_text,
-        "sap_timestamp": lambda v: dats_tims_to_timestamp(v, timezone),
-        "sap_numc": lambda v: numc(v, target),
-        "sap_alpha": alpha_out,
-        "sap_char": lambda v: CastResult(char_value(v), pa.array([False] * len(v), pa.bool_())),
-        "sap_spras": spras_to_iso,
-    }
-    if fmt not in converters:
-        raise ValueError(f"unknown SAP format {fmt!r}; use one of {SAP_FORMATS}")
-    converted = converters[fmt](values)
+def _as_format(fmt: str, converted: CastResult, target: pa.DataType) -> CastResult:
+    """A converted column cast on to the mapping's ``target``, with the format's hint for reasons."""
     typed = _cast_with_failures(converted.values, lambda v: v if v.type == target else pc.cast(v, target))
-    invalid = pc.or_(converted.invalid, typed.invalid)
-    return CastResult(typed.values, invalid, hint=HINTS[fmt])
+    return CastResult(typed.values, pc.or_(converted.invalid, typed.invalid), hint=HINTS[fmt])
+
+
+# The value formats (ValueCast signature), registered in lumina_integration.transforms.formats.
+def sap_dats(values: pa.Array, target: pa.DataType, timezone: str) -> CastResult:
+    return _as_format("sap_dats", dats_to_date(values), target)
+
+
+def sap_tims(values: pa.Array, target: pa.DataType, timezone: str) -> CastResult:
+    return _as_format("sap_tims", tims_to_text(values), target)
+
+
+def sap_timestamp(values: pa.Array, target: pa.DataType, timezone: str) -> CastResult:
+    return _as_format("sap_timestamp", dats_tims_to_timestamp(values, timezone), target)
+
+
+def sap_numc(values: pa.Array, target: pa.DataType, timezone: str) -> CastResult:
+    return _as_format("sap_numc", numc(values, target), target)
+
+
+def sap_alpha(values: pa.Array, target: pa.DataType, timezone: str) -> CastResult:
+    return _as_format("sap_alpha", alpha_out(values), target)
+
+
+def sap_char(values: pa.Array, target: pa.DataType, timezone: str) -> CastResult:
+    return _as_format("sap_char", CastResult(char_value(values), pa.array([False] * len(values), pa.bool_())), target)
+
+
+def sap_spras(values: pa.Array, target: pa.DataType, timezone: str) -> CastResult:
+    return _as_format("sap_spras", spras_to_iso(values), target)
 
 
 def pick_text(candidates: list[tuple[str, pa.Array]]) -> tuple[pa.Array, pa.Array]:

@@ -13,7 +13,8 @@ from lumina_integration.canonical.schema import EntitySchema
 from lumina_integration.transforms import sap_types
 from lumina_integration.transforms.apply import apply_mapping
 from lumina_integration.transforms.casting import cast_any
-from lumina_integration.transforms.mapping import SAP_FORMATS, ColumnRule, Mapping
+from lumina_integration.transforms.formats import VALUE_FORMATS, value_cast
+from lumina_integration.transforms.mapping import ColumnRule, Mapping
 
 
 def _cast(fmt: str, values: list[Any], target: pa.DataType, timezone: str = "UTC") -> tuple[list[Any], list[bool]]:
@@ -109,9 +110,11 @@ def test_quan_is_not_shifted_by_currency() -> None:
     assert result.values.to_pylist() == [Decimal("12.500")]
 
 
-def test_every_sap_format_is_known_to_the_mapping_model() -> None:
-    assert SAP_FORMATS == sap_types.SAP_FORMATS
-    with pytest.raises(ValueError, match="unknown SAP format"):
+def test_every_sap_format_is_registered_and_known_to_the_mapping_model() -> None:
+    assert sorted(sap_types.SAP_FORMATS) == sorted(name for name in VALUE_FORMATS if name.startswith("sap_"))
+    for fmt in sap_types.SAP_FORMATS:
+        assert value_cast(fmt) is getattr(sap_types, fmt)
+    with pytest.raises(ValueError, match="unknown value format 'sap_dat'"):
         ColumnRule.model_validate({"from": "X", "format": "sap_dat"})
 
 
