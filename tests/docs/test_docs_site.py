@@ -67,3 +67,17 @@ def test_every_source_has_its_page_naming_every_option(adapter: str) -> None:
     text = page.read_text()
     unnamed = [name for name in options_model(adapter).model_fields if f"`{name}`" not in text]
     assert unnamed == [], f"{page.relative_to(ROOT)} does not describe the options {unnamed}"
+
+
+def test_readme_make_targets_exist() -> None:
+    """Every `make <target>` the front page names is a target of the Makefile."""
+    named = set(re.findall(r"`make ([a-z][a-z-]*)", (ROOT / "README.md").read_text()))
+    targets = set(re.findall(r"^([a-z][a-z-]*):", (ROOT / "Makefile").read_text(), flags=re.M))
+    assert {"demo", "test", "docs", "bench", "soak", "faults"} <= named
+    assert named - targets == set(), f"README.md names make targets the Makefile lacks: {sorted(named - targets)}"
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    commands = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
+    assert "make test" in commands
+    assert re.search(r"^make test\b", (ROOT / "README.md").read_text(), flags=re.M)
