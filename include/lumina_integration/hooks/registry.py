@@ -68,6 +68,17 @@ ADAPTERS: dict[str, AdapterInfo] = {
         pool="sap_hana",
         maintenance=("reconcile", "resync"),
     ),
+    "jira": AdapterInfo(
+        name="jira",
+        conn_types=("jira",),
+        hook_class="lumina_integration.hooks.jira.hook.JiraAdapterHook",
+        options_model="lumina_integration.hooks.jira.options.JiraOptions",
+        description="Jira Cloud and Data Center issues, comments, worklogs and changelogs, incrementally by updated",
+        pool="jira_api",
+        # Reconcile finds deleted issues (Jira has no deleted feed) by comparing every live (id, updated).
+        maintenance=("reconcile", "resync"),
+        object_check="lumina_integration.hooks.jira.options.object_name",
+    ),
 }
 
 
