@@ -79,6 +79,17 @@ ADAPTERS: dict[str, AdapterInfo] = {
         maintenance=("reconcile", "resync"),
         object_check="lumina_integration.hooks.servicenow.options.table_name",
     ),
+    "jira": AdapterInfo(
+        name="jira",
+        conn_types=("jira",),
+        hook_class="lumina_integration.hooks.jira.hook.JiraAdapterHook",
+        options_model="lumina_integration.hooks.jira.options.JiraOptions",
+        description="Jira Cloud and Data Center issues, comments, worklogs and changelogs, incrementally by updated",
+        pool="jira_api",
+        # Reconcile finds deleted issues (Jira has no deleted feed) by comparing every live (id, updated).
+        maintenance=("reconcile", "resync"),
+        object_check="lumina_integration.hooks.jira.options.object_name",
+    ),
 }
 
 
