@@ -68,6 +68,17 @@ ADAPTERS: dict[str, AdapterInfo] = {
         pool="sap_hana",
         maintenance=("reconcile", "resync"),
     ),
+    "servicenow": AdapterInfo(
+        name="servicenow",
+        conn_types=("servicenow",),
+        hook_class="lumina_integration.hooks.servicenow.hook.ServiceNowHook",
+        options_model="lumina_integration.hooks.servicenow.options.ServiceNowOptions",
+        description="ServiceNow tables over the Table API, keyset windows on (sys_updated_on, sys_id), "
+        "deletes from sys_audit_delete or sys_id reconciliation",
+        pool="servicenow_api",
+        maintenance=("reconcile", "resync"),
+        object_check="lumina_integration.hooks.servicenow.options.table_name",
+    ),
     "jira": AdapterInfo(
         name="jira",
         conn_types=("jira",),

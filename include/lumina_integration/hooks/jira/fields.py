@@ -34,6 +34,10 @@ STATUS_CATEGORY = "status_category"  # the workflow-independent state: new, inde
 # Value objects and the key that names them.
 _NAMED = {"status": "name", "priority": "name", "issuetype": "name", "resolution": "name", "securitylevel": "name"}
 _SCALARS = {"string": pa.string(), "number": pa.float64(), "datetime": TIMESTAMP, "date": pa.date32()}
+# Catalogue entries that are not issue columns: comments and worklogs are their own objects (an issue
+# carries only their first page), issuekey repeats key, and lastViewed/thumbnail are the API user's own
+# view of the issue, which change without the issue's updated moving.
+NOT_COLUMNS = frozenset({"comment", "worklog", "issuekey", "lastViewed", "thumbnail"})
 
 
 @dataclass(frozen=True)
@@ -115,7 +119,8 @@ def issue_specs(catalogue: Catalogue, wanted: Sequence[str] | None, *, user_key:
         unknown = sorted(w for w in wanted if w not in known and w not in extra)
         if unknown:
             raise ValueError(f"these fields are not in the site's field catalogue: {unknown}")
-    chosen = [f for f in catalogue.fields if (wanted is None or f.id in wanted) and f.id not in (ISSUE_KEY, UPDATED)]
+    skip = {ISSUE_KEY, UPDATED, *NOT_COLUMNS}
+    chosen = [f for f in catalogue.fields if (wanted is None or f.id in wanted) and f.id not in skip]
     specs = [
         FieldSpec(ISSUE_ID, pa.string(), description="the issue's numeric id"),
         FieldSpec(ISSUE_KEY, pa.string(), description="the issue key (changes when the issue moves project)"),
