@@ -12,6 +12,7 @@ export LUMINA_DUCKDB_PATH ?= $(STATE)/warehouse.duckdb
 export LUMINA_S3_PORT ?= 9555
 export LUMINA_SALESFORCE_PORT ?= 9556
 export LUMINA_SERVICENOW_PORT ?= 9557
+export LUMINA_JIRA_PORT ?= 9558
 UI_PORT ?= 8080
 
 # One Airflow home for the demo and the UI (SQLite metadata + LocalExecutor; 2 cores -> 4 slots).
@@ -51,7 +52,7 @@ settings: $(AIRFLOW_HOME)/airflow.db
 	@# The same environment for commands typed by hand (`make ui-shell` or `source .lumina/env`).
 	@{ for v in AIRFLOW_HOME AIRFLOW__CORE__DAGS_FOLDER AIRFLOW__CORE__PLUGINS_FOLDER AIRFLOW__CORE__LOAD_EXAMPLES \
 	    AIRFLOW__CORE__EXECUTOR AIRFLOW__CORE__PARALLELISM ARROW_DEFAULT_MEMORY_POOL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION \
-	    LUMINA_STATE_DIR LUMINA_DUCKDB_PATH LUMINA_S3_PORT LUMINA_SALESFORCE_PORT LUMINA_SERVICENOW_PORT; do \
+	    LUMINA_STATE_DIR LUMINA_DUCKDB_PATH LUMINA_S3_PORT LUMINA_SALESFORCE_PORT LUMINA_SERVICENOW_PORT LUMINA_JIRA_PORT; do \
 	    echo "export $$v='$${!v}'"; done; echo 'export PATH="$(CURDIR)/$(BIN):$$PATH"'; } > $(STATE)/env
 
 demo: settings

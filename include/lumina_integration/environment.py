@@ -8,6 +8,7 @@ port and path that differs between them comes from exactly one environment varia
 - ``LUMINA_SALESFORCE_PORT`` (default 9556): the Salesforce sandbox's port; its connection is written
   from the running sandbox, so it follows.
 - ``LUMINA_SERVICENOW_PORT`` (default 9557): the ServiceNow sandbox's port.
+- ``LUMINA_JIRA_PORT`` (default 9558): the Jira sandbox's port.
 - ``LUMINA_STATE_DIR`` (default ``<project>/.lumina``): the Airflow home, the sandboxes' state, the
   SAP sandbox's SQLite file.
 - ``LUMINA_DUCKDB_PATH`` (default ``<state dir>/warehouse.duckdb``): the DuckDB warehouse file.
@@ -29,11 +30,13 @@ S3_PORT = "LUMINA_S3_PORT"
 S3_ENDPOINT = "LUMINA_S3_ENDPOINT"
 SALESFORCE_PORT = "LUMINA_SALESFORCE_PORT"
 SERVICENOW_PORT = "LUMINA_SERVICENOW_PORT"
+JIRA_PORT = "LUMINA_JIRA_PORT"
 STATE_DIR = "LUMINA_STATE_DIR"
 DUCKDB_PATH = "LUMINA_DUCKDB_PATH"
 DEFAULT_S3_PORT = 9555
 DEFAULT_SALESFORCE_PORT = 9556
 DEFAULT_SERVICENOW_PORT = 9557
+DEFAULT_JIRA_PORT = 9558
 
 
 def _port(name: str, default: int) -> int:
@@ -55,6 +58,10 @@ def salesforce_port() -> int:
 
 def servicenow_port() -> int:
     return _port(SERVICENOW_PORT, DEFAULT_SERVICENOW_PORT)
+
+
+def jira_port() -> int:
+    return _port(JIRA_PORT, DEFAULT_JIRA_PORT)
 
 
 def s3_endpoint() -> str:
@@ -107,6 +114,7 @@ def placeholder_value(name: str) -> str | None:
         S3_PORT: lambda: str(s3_port()),
         SALESFORCE_PORT: lambda: str(salesforce_port()),
         SERVICENOW_PORT: lambda: str(servicenow_port()),
+        JIRA_PORT: lambda: str(jira_port()),
         STATE_DIR: lambda: str(state_dir()),
         DUCKDB_PATH: lambda: str(duckdb_path()),
     }

@@ -83,6 +83,28 @@ ADAPTERS: dict[str, AdapterInfo] = {
         maintenance=("reconcile", "resync"),
         docs_page="sap",
     ),
+    "servicenow": AdapterInfo(
+        name="servicenow",
+        conn_types=("servicenow",),
+        hook_class="lumina_integration.hooks.servicenow.hook.ServiceNowHook",
+        options_model="lumina_integration.hooks.servicenow.options.ServiceNowOptions",
+        description="ServiceNow tables over the Table API, keyset windows on (sys_updated_on, sys_id), "
+        "deletes from sys_audit_delete or sys_id reconciliation",
+        pool="servicenow_api",
+        maintenance=("reconcile", "resync"),
+        object_check="lumina_integration.hooks.servicenow.options.table_name",
+    ),
+    "jira": AdapterInfo(
+        name="jira",
+        conn_types=("jira",),
+        hook_class="lumina_integration.hooks.jira.hook.JiraAdapterHook",
+        options_model="lumina_integration.hooks.jira.options.JiraOptions",
+        description="Jira Cloud and Data Center issues, comments, worklogs and changelogs, incrementally by updated",
+        pool="jira_api",
+        # Reconcile finds deleted issues (Jira has no deleted feed) by comparing every live (id, updated).
+        maintenance=("reconcile", "resync"),
+        object_check="lumina_integration.hooks.jira.options.object_name",
+    ),
 }
 
 

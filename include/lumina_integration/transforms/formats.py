@@ -49,6 +49,7 @@ VALUE_FORMATS: dict[str, str] = {
     "sap_alpha": "lumina_integration.transforms.sap_types.sap_alpha",
     "sap_char": "lumina_integration.transforms.sap_types.sap_char",
     "sap_spras": "lumina_integration.transforms.sap_types.sap_spras",
+    "jira_adf_text": "lumina_integration.hooks.jira.adf.adf_text",
 }
 
 _NAME = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")

@@ -8,6 +8,7 @@ Modules:
   ``Retry-After``, delay, dropped connection, token expiry); a system renders the error in its own shape.
 - ``edge``: ASGI helpers for a system's edge middleware (raw responses, header reading, a sender that
   stamps headers and can drop the connection mid-body).
+- ``hooks``: ``PageHook``/``PageHooks``, writes applied when the n-th list request of a paged read arrives.
 - ``routes_control``: the control API's building blocks (key check, JSON body, clock/fault/request-count
   routes) mounted by each system under its own prefix.
 - ``control``: ``ControlClient``, the base of each system's Python client of its control API.

@@ -58,6 +58,6 @@ Knowingly simpler than a real instance:
 Modules: ``glide`` (value text), ``schema`` (tables, fields, inheritance), ``tables`` (out-of-box tables and
 choices), ``store`` (SQLite), ``ids``, ``records`` (write path, audited deletes), ``metadata`` (sys_* rows),
 ``generator``, ``query`` (encoded queries to SQL), ``render`` (display values, links), ``tableapi`` (reads),
-``auth``, ``ratelimit``, ``faults``, ``hooks`` (page hooks), ``errors``, ``instance``, ``app`` (edge middleware),
+``auth``, ``ratelimit``, ``faults``, ``errors``, ``instance``, ``app`` (edge middleware),
 ``routes_*``, ``server``, ``runner``, ``control``, ``connection``, ``compare``, ``bench``.
 """

@@ -18,7 +18,8 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine, text
 
-from lumina_sandbox.common.compare import Comparison, header
+from lumina_sandbox.common.compare import Comparison, ExactComparison, Known, header
+from lumina_sandbox.common.compare import exact as common_exact
 from lumina_sandbox.common.compare import normal as common_normal
 
 Record = dict[str, str | None]
@@ -118,3 +119,55 @@ def compare(engine: Engine, schema: str, instance: InstanceTruth, pipeline_id: s
         if stored != expected:
             result.differing.append((sys_id, stored, expected))
     return result
+
+
+# -- exact comparison by hashes (the fault tests) ----------------------------------------------------------------
+
+
+def exact(
+    engine: Engine,
+    schema: str,
+    instance: Any,
+    pipeline_id: str,
+    *,
+    below: datetime | None = None,
+    ignore_gone: bool = False,
+    skip_columns: tuple[str, ...] = (),
+    skip_ids: frozenset[str] = frozenset(),
+) -> ExactComparison:
+    """Row count, no duplicate keys and a hash per key of the compared columns, warehouse against instance
+    (``common.compare.exact``). A deleted record is a known deletion stamped by its ``sys_audit_delete`` row's
+    ``sys_created_on`` when its table audited it; deleted unaudited, only a reconcile can tell (``ignore_gone``
+    until one has run). ``instance``: an ``Instance`` in-process (it reads ``sys_audit_delete`` as a table)."""
+    pipeline = PIPELINES[pipeline_id]
+    compared = {c: f for c, f in pipeline.columns.items() if c not in skip_columns}
+    deleted = instance.deleted_ids(pipeline.table)
+    known = {
+        str(r["sys_id"]): Known(r["sys_updated_on"], False, expected_values(Pipeline("", "", compared), r))
+        for r in instance.truth(pipeline.table)
+    }
+    members = set(known) | deleted
+    for audit in instance.truth("sys_audit_delete", ["documentkey", "sys_created_on"]):
+        if audit["documentkey"] in deleted:
+            known[str(audit["documentkey"])] = Known(audit["sys_created_on"], True, {})
+    columns = list(compared)
+    with engine.connect() as conn:
+        quote = conn.dialect.identifier_preparer.quote_identifier
+        listed = ", ".join(quote(c) for c in columns)
+        rows = conn.execute(
+            text(
+                f"SELECT source_id, _is_deleted, {listed} FROM {quote(schema)}.{quote(pipeline.canonical)} "
+                "WHERE source_system = :system"
+            ),
+            {"system": SOURCE_SYSTEM},
+        ).all()
+    return common_exact(
+        pipeline_id,
+        known,
+        [tuple(r) for r in rows if r[0] in members],
+        columns,
+        normal,
+        below=below,
+        ignore_gone=ignore_gone,
+        skip_ids=skip_ids,
+    )

@@ -3,7 +3,7 @@
 Categories: ``table`` (Table API reads), ``table_write`` (Table API writes), ``stats`` (Aggregate API),
 ``token`` (``/oauth_token.do``), ``any``. A 429 is answered with ``Retry-After`` (1 s unless given) and the
 instance's ``{"error": {...}, "status": "failure"}`` body; ``expire_session`` drops the caller's token first.
-Records changed while a window is paged are a separate mechanism: ``hooks.PageHooks``.
+Records changed while a window is paged are a separate mechanism: ``common.hooks.PageHooks``.
 """
 
 from __future__ import annotations

@@ -9,12 +9,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from lumina_sandbox.common.clock import SandboxClock, parse_iso
+from lumina_sandbox.common.hooks import PageHook, PageHooks
 from lumina_sandbox.common.state import SandboxState
 from lumina_sandbox.servicenow import generator
 from lumina_sandbox.servicenow.auth import Authenticator
 from lumina_sandbox.servicenow.faults import Faults
 from lumina_sandbox.servicenow.glide import glide_datetime
-from lumina_sandbox.servicenow.hooks import PageHook, PageHooks
 from lumina_sandbox.servicenow.ids import SysIds
 from lumina_sandbox.servicenow.metadata import materialize, record_field
 from lumina_sandbox.servicenow.ratelimit import RateLimit

@@ -37,7 +37,7 @@ def test_strptime_patterns_and_registered_names_are_accepted(fmt: str | None) ->
 def test_unknown_formats_fail_at_parse_time(fmt: str, message: str) -> None:
     with pytest.raises(formats.UnknownFormatError, match=message):
         formats.check_format(fmt)
-    with pytest.raises(ValueError, match="registered value formats: \\['sap_alpha'"):
+    with pytest.raises(ValueError, match=r"registered value formats: \[.*'sap_alpha'"):
         ColumnRule.model_validate({"from": "X", "format": fmt})
 
 

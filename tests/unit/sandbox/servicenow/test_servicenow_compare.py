@@ -70,3 +70,44 @@ def test_equal_then_missing_not_deleted_and_differing(server: ServiceNowServer, 
     assert "DIFFERENT" in verdict.describe() and compare.HEADER.startswith("pipeline")
     other = compare.compare(warehouse, "main", control, "servicenow_sc_req_item")
     assert other.equal, other.describe()
+
+
+def test_exact_below_a_watermark_with_audited_and_unaudited_deletes(
+    server: ServiceNowServer, warehouse: Engine
+) -> None:
+    """The fault tests' verdict: hashes per key below a watermark; an audited delete is a known deletion
+    stamped by its sys_audit_delete row, an unaudited one is gone until a reconcile (``ignore_gone``)."""
+    from datetime import timedelta
+
+    instance = server.instance
+    fields = ["sys_id", "short_description", "company", "opened_at", "closed_at", "sys_updated_on"]
+    _load(warehouse, instance.truth("incident", fields))
+    _load(warehouse, instance.truth("sc_req_item", fields))  # another pipeline's rows in the same table
+    assert compare.exact(warehouse, "main", instance, "servicenow_incident").equal
+    watermark = instance.now()
+    instance.advance(30)
+    first, audited, unaudited = sorted(instance.ids_of("incident"))[:3]
+    instance.update("incident", [{"sys_id": first, "short_description": "after the watermark"}])
+    below = compare.exact(warehouse, "main", instance, "servicenow_incident", below=watermark)
+    assert below.equal, below.describe()  # in flight: stamped after the watermark
+    assert compare.exact(warehouse, "main", instance, "servicenow_incident").differing == [first]
+    assert compare.exact(warehouse, "main", instance, "servicenow_incident", skip_ids=frozenset({first})).equal
+    assert compare.exact(
+        warehouse, "main", instance, "servicenow_incident", skip_columns=("subject", "source_updated_at")
+    ).equal
+
+    instance.delete("incident", [audited], stamp=watermark - timedelta(seconds=5))  # audited (task table)
+    verdict = compare.exact(warehouse, "main", instance, "servicenow_incident", below=watermark)
+    assert verdict.differing == [audited] and verdict.warehouse.rows == verdict.source.rows + 1
+    with warehouse.begin() as conn:
+        conn.execute(text("UPDATE support_case SET _is_deleted = 1 WHERE source_id = :i"), {"i": audited})
+    assert compare.exact(warehouse, "main", instance, "servicenow_incident", below=watermark).equal
+    # Deleted after the watermark: not yet expected deleted.
+    later = sorted(instance.ids_of("incident"))[3]
+    instance.delete("incident", [later])
+    assert compare.exact(warehouse, "main", instance, "servicenow_incident", below=watermark).equal
+
+    instance.delete("incident", [unaudited], audit=False)  # a table cleaner: no sys_audit_delete row
+    assert compare.exact(warehouse, "main", instance, "servicenow_incident", below=watermark).differing == [unaudited]
+    assert compare.exact(warehouse, "main", instance, "servicenow_incident", below=watermark, ignore_gone=True).equal
+    assert compare.exact(warehouse, "main", instance, "servicenow_sc_req_item").equal

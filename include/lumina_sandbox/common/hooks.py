@@ -1,8 +1,9 @@
-"""Page hooks (not part of ServiceNow): change records at a chosen moment of a paged read.
+"""Page hooks (not part of any real system): change records at a chosen moment of a paged read.
 
-A hook on ``table`` fires when the ``page``-th Table API list request for that table arrives (counted from when
-the hook was added), before the page is read: it updates, deletes and/or creates records, so "a record updated
-while its window is being paged" happens exactly between two pages. Each hook fires once.
+A hook on ``table`` (a ServiceNow table, a Jira object such as ``issues``) fires when the ``page``-th list
+request for it arrives (counted from when the hook was added), before the page is read: the system applies its
+``update``, ``delete`` and ``create`` writes, so "a record updated while its window is being paged" happens
+exactly between two pages. Each hook fires once. ServiceNow and Jira share this module.
 """
 
 from __future__ import annotations
