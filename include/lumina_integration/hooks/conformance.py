@@ -3,7 +3,8 @@
 The contract test (``tests/unit/hooks/test_adapter_contract.py``) compares parameter names, kinds and
 defaults at run time over every registered adapter; this compares the types, which only a type checker
 can. Nothing here runs: the functions are defined under ``TYPE_CHECKING`` and never imported at run time.
-An adapter adds one function naming the protocols it implements.
+Each registered adapter has one function here, named as its registry entry, returning the hook as every
+protocol it implements (the contract test checks the list is complete).
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ if TYPE_CHECKING:
     )
     from lumina_integration.hooks.file_drop import FileDropHook
     from lumina_integration.hooks.hana.hook import HanaHook
+    from lumina_integration.hooks.jira.hook import JiraAdapterHook
     from lumina_integration.hooks.salesforce.hook import SalesforceAdapterHook
+    from lumina_integration.hooks.servicenow.hook import ServiceNowHook
 
     def file_drop(hook: FileDropHook) -> tuple[SourceAdapter, ReportsUsage]:
         return hook, hook
@@ -50,3 +53,17 @@ if TYPE_CHECKING:
 
     def sap_hana(hook: HanaHook) -> tuple[SourceAdapter, ReportsUsage, ListsVersions, Reconciles, ReadsIds]:
         return hook, hook, hook, hook, hook
+
+    def servicenow(
+        hook: ServiceNowHook,
+    ) -> tuple[
+        SourceAdapter, BindsRun, ReportsUsage, DescribesFields, EstimatesCost, ListsVersions, Reconciles, ReadsIds
+    ]:
+        return hook, hook, hook, hook, hook, hook, hook, hook
+
+    def jira(
+        hook: JiraAdapterHook,
+    ) -> tuple[
+        SourceAdapter, BindsRun, ReportsUsage, DescribesFields, EstimatesCost, ListsVersions, Reconciles, ReadsIds
+    ]:
+        return hook, hook, hook, hook, hook, hook, hook, hook

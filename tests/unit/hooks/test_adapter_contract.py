@@ -69,6 +69,29 @@ def test_every_implemented_method_has_the_protocols_signature(name: str) -> None
     assert {"read", "discover", "server_now", "versions_read", "test_connection"} <= set(checked)
 
 
+def conformance_functions() -> dict[str, set[str]]:
+    """hooks/conformance.py's functions: name -> the protocol names in its return annotation."""
+    import ast
+
+    import lumina_integration.hooks.conformance as module
+
+    tree = ast.parse(Path(module.__file__ or "").read_text())
+    found = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and node.returns is not None:
+            found[node.name] = {n.id for n in ast.walk(node.returns) if isinstance(n, ast.Name) and n.id != "tuple"}
+    return found
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_mypy_checks_the_types_of_every_protocol_it_implements(name: str) -> None:
+    """hooks/conformance.py names each implemented protocol, so mypy compares the annotations too."""
+    cls = hook_class(name)
+    functions = conformance_functions()
+    assert name in functions, f"hooks/conformance.py has no function {name}() for {cls.__qualname__}"
+    assert functions[name] == {p.__name__ for p in protocols_of(cls)}
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_it_reports_usage_and_nothing_is_spent_before_a_read(name: str) -> None:
     cls = hook_class(name)
