@@ -40,6 +40,7 @@ JSON_TYPE = "application/json;charset=UTF-8"
 _REST = re.compile(r"/rest/api/(?:2|3|latest)/(?P<rest>.+)")
 CATEGORIES = {
     "search": "search",
+    "search/approximate-count": "search",
     "search/jql": "search",
     "field": "field",
     "serverInfo": "meta",
