@@ -163,7 +163,7 @@ async def delete_issue(version: str, id_or_key: str, request: Request) -> Respon
 
 @router.get(PREFIX + "/issue/{id_or_key}/changelog")
 async def changelog(version: str, id_or_key: str, request: Request) -> Response:
-    api, instance = _api(request, version), _instance(request)
+    api, instance = _api(request, version, cloud_only=True), _instance(request)  # DC: expand=changelog only
     options = await _options(request)
     return json_response(await _run(lambda: reads.changelog(instance, api, id_or_key, options)))
 
