@@ -88,6 +88,8 @@ def test_data_center_mode_offset_search_pat_and_no_v3(server: JiraServer) -> Non
     assert "changelog" in page["issues"][0] and "name" in page["issues"][0]["fields"]["reporter"]
     assert session.post(rest(server, "search/jql", 2), json={"jql": "project = ENG"}).status_code == 404
     assert session.get(rest(server, "myself", 3)).status_code == 404
+    issue_id = page["issues"][0]["id"]
+    assert session.get(rest(server, f"issue/{issue_id}/changelog", 2)).status_code == 404  # Cloud only
     basic = http_session(server)
     basic.auth = (creds.username, creds.password)
     assert basic.get(rest(server, "serverInfo", 2)).json()["deploymentType"] == "Server"
