@@ -1,4 +1,5 @@
-"""Airflow provider metadata: the ``duckdb`` warehouse and ``hana`` source connection types and their UI forms."""
+"""Airflow provider metadata: the ``duckdb`` warehouse and the ``hana`` and ``servicenow`` source connection types
+and their UI forms."""
 
 from __future__ import annotations
 
@@ -69,6 +70,55 @@ def get_provider_info() -> dict[str, Any]:
                     "sqlalchemy_url": {
                         "label": "Sandbox: SQLAlchemy URL of a SAP-shaped database instead of HANA",
                         "schema": {"type": ["string", "null"], "default": None},
+                    },
+                },
+            },
+            {
+                "connection-type": "servicenow",
+                "hook-class-name": "lumina_integration.hooks.servicenow.hook.ServiceNowHook",
+                "hook-name": "ServiceNow (Lumina)",
+                "ui-field-behaviour": {
+                    "hidden-fields": ["schema", "extra"],
+                    "relabeling": {"host": "Instance URL", "login": "User (basic, OAuth password grant)"},
+                    "placeholders": {"host": "https://acme.service-now.com", "login": "lumina.integration"},
+                },
+                # Names as hooks/servicenow/settings.py and the sandbox's connection helper read them.
+                "conn-fields": {
+                    "auth_type": {
+                        "label": "Authentication",
+                        "schema": {
+                            "type": "string",
+                            "enum": ["basic", "oauth_password", "oauth_refresh_token", "oauth_client_credentials"],
+                            "default": "basic",
+                        },
+                    },
+                    "client_id": {
+                        "label": "OAuth client id (Application Registry)",
+                        "schema": {"type": ["string", "null"], "default": None},
+                    },
+                    "client_secret": {
+                        "label": "OAuth client secret",
+                        "schema": {"type": ["string", "null"], "format": "password", "default": None},
+                    },
+                    "refresh_token": {
+                        "label": "OAuth refresh token (oauth_refresh_token)",
+                        "schema": {"type": ["string", "null"], "format": "password", "default": None},
+                    },
+                    "ca_bundle": {
+                        "label": "Trusted CA (PEM text or file)",
+                        "schema": {"type": ["string", "null"], "default": None},
+                    },
+                    "client_cert": {
+                        "label": "Mutual TLS: client certificate (PEM text or file; may hold the key)",
+                        "schema": {"type": ["string", "null"], "default": None},
+                    },
+                    "client_key": {
+                        "label": "Mutual TLS: client key (PEM text or file)",
+                        "schema": {"type": ["string", "null"], "format": "password", "default": None},
+                    },
+                    "timeout_seconds": {
+                        "label": "Read timeout of one request (s)",
+                        "schema": {"type": ["number", "null"], "default": 120},
                     },
                 },
             },

@@ -14,13 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from lumina_integration.hooks.registry import ADAPTERS, options_model
+from lumina_integration.hooks.registry import ADAPTERS, adapter_info, options_model
 
 ROOT = Path(__file__).resolve().parents[2]
 # Markdown links and images: [text](target), not inside code spans.
 LINK = re.compile(r"(?<!`)\[[^\]\n]*\]\(([^)\s]+)\)")
-# The page of each source, when its name is not the source type.
-SOURCE_PAGES = {"sap_hana": "sap"}
 
 
 def markdown_links(text: str) -> list[str]:
@@ -61,7 +59,7 @@ def test_link_finder_skips_code() -> None:
 
 @pytest.mark.parametrize("adapter", sorted(ADAPTERS))
 def test_every_source_has_its_page_naming_every_option(adapter: str) -> None:
-    page = ROOT / "docs" / "sources" / f"{SOURCE_PAGES.get(adapter, adapter)}.md"
+    page = ROOT / adapter_info(adapter).page
     assert page.is_file(), f"source type {adapter!r} has no page {page.relative_to(ROOT)}"
     assert f"sources/{page.name}" in (ROOT / "mkdocs.yml").read_text(), f"{page.name} is not in the nav"
     text = page.read_text()

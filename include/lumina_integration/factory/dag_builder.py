@@ -17,7 +17,7 @@ from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, CronTriggerTimeta
 from lumina_integration.alerts import failure_alerts
 from lumina_integration.factory.spec import PipelineSpec
 from lumina_integration.factory.specs import LoadedSpec, iter_specs, shown_path
-from lumina_integration.hooks.registry import adapter_info, check_object, options_model
+from lumina_integration.hooks.registry import adapter_info, check_object, maintenance_gaps, options_model
 from lumina_integration.operators.extract import ExtractOperator
 from lumina_integration.operators.load import LoadOperator, entity_asset_uri
 from lumina_integration.operators.plan import PlanOperator, RunMode
@@ -88,6 +88,12 @@ def check_pipeline(loaded: LoadedSpec, dags_dir: Path) -> Mapping:
         if getattr(spec.maintenance, kind) and kind not in info.maintenance:
             message = f"the {spec.source.type} adapter has no {kind} runs (it offers {list(info.maintenance)})"
             problems.append(problem(["maintenance", kind], message))
+    # Every run the registration offers (the __resync DAG, the scheduled kinds) must be one its hook class
+    # implements, judged on the class: otherwise the run would fail only when it runs.
+    for kind, why in maintenance_gaps(spec.source.type).items():
+        scheduled = kind in ("reconcile", "refresh") and getattr(spec.maintenance, kind)
+        message = f"the {spec.source.type} adapter is registered with {kind} runs, but {why}"
+        problems.append(problem(["maintenance", kind] if scheduled else ["source", "type"], message))
     try:
         check_object(spec.source.type, spec.source.object)
     except ValueError as exc:

@@ -2,23 +2,28 @@
 
 Steps are generic over adapters: the extract step asks an adapter for Arrow record batches of
 a window and never knows which system it talks to. A new system is a new hook module plus one
-entry in :mod:`lumina_integration.hooks.registry`.
+entry in :mod:`lumina_integration.hooks.registry` (ADR 0001, ``docs/adding-an-adapter.md``).
 
-Beyond :class:`SourceAdapter`, an adapter may offer optional capabilities, which the steps look
-for with ``hasattr`` (ADR 0001):
+What the steps call, and nothing else:
 
-- ``bind(run: RunContext)``: receive the run's checkpoint store and past API spending;
-- ``fields(obj) -> list[SourceField]``: typed field metadata, for schema drift detection;
-- ``estimate(obj, window, options) -> dict``: the cost of a window, checked against budgets;
-- ``versions(obj, stamp_field, options) -> Iterator[RecordBatch]``: ``(id, stamp)`` of every live
-  record, for reconciliation (see :mod:`lumina_integration.reconcile`);
-- ``reconcile(obj, known, as_of, options, stamp_field=...) -> Iterator[RecordBatch]``: tombstones for
-  ``known`` ids the source lacks, and the records the warehouse lacks or holds an older version of.
-  A source without it (file drops) is reconciled by reading every resource version the ledger lacks;
-- ``read_ids(obj, ids, options) -> Iterator[RecordBatch]``: records by id (repairs gaps);
-- ``read_columns(obj, fields, options) -> Iterator[RecordBatch]``: ``fields`` of every live
-  record, for formula refreshes and column-only backfills;
-- ``calculated_fields(obj) -> list[str]``: fields whose values change without a cursor bump.
+- ``plan``: :meth:`SourceAdapter.server_now`; ``bind`` (:class:`~.capabilities.BindsRun`); ``fields``
+  (:class:`~.capabilities.DescribesFields`, schema drift and refresh planning); ``estimate``
+  (:class:`~.capabilities.EstimatesCost`, budgets before reading);
+- ``extract``: ``bind``; :meth:`SourceAdapter.read` (incremental and resync runs, and reconcile runs of a
+  resource-level source); ``reconcile`` (:class:`~.capabilities.Reconciles`, reconcile runs);
+  ``read_columns`` (:class:`~.capabilities.ReadsColumns`, refresh runs); :meth:`SourceAdapter.versions_read`;
+  ``usage`` (:class:`~.capabilities.ReportsUsage`, into the manifest and the audit row);
+- ``ReverseSyncOperator``: ``write`` (:class:`~.capabilities.WritesBack`);
+- Airflow's connection form: :meth:`SourceAdapter.test_connection`. :meth:`SourceAdapter.discover` lists
+  what the connection can read (adapters allow-list object names from it).
+
+The optional capabilities are typed protocols in :mod:`lumina_integration.hooks.capabilities`; a step
+asks ``supports(adapter, Protocol)``, never ``hasattr``. Besides those the steps call, an adapter may
+implement ``versions`` (:class:`~.capabilities.ListsVersions`), ``read_ids``
+(:class:`~.capabilities.ReadsIds`) and ``calculated_fields`` (:class:`~.capabilities.HasCalculatedFields`),
+which its own ``reconcile`` and tests use. The registry checks at parse time that every maintenance run a
+registration declares is backed by the capability it needs (``MAINTENANCE_NEEDS``), and
+``tests/unit/hooks/test_adapter_contract.py`` holds every registered adapter to these signatures.
 """
 
 from __future__ import annotations

@@ -12,10 +12,12 @@ holds the implementations to these signatures.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
+
+from typing_extensions import TypeIs, get_protocol_members
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -124,9 +126,18 @@ class WritesBack(Protocol):
 CapabilityT = TypeVar("CapabilityT")
 
 
-def supports(adapter: object, capability: type[CapabilityT]) -> bool:
-    """Whether ``adapter`` implements ``capability`` (one of the protocols above)."""
+def supports(adapter: object, capability: type[CapabilityT]) -> TypeIs[CapabilityT]:
+    """Whether ``adapter`` implements ``capability`` (one of the protocols above).
+
+    A ``TypeIs``: inside ``if supports(adapter, Reconciles):`` a type checker knows ``adapter.reconcile``.
+    """
     return isinstance(adapter, capability)
+
+
+def implements(hook_class: type, capability: type) -> bool:
+    """Whether ``hook_class`` defines every method of ``capability``, judged on the class (no instance,
+    no connection): what the registry checks at parse time."""
+    return issubclass(hook_class, capability)
 
 
 # The capability each maintenance run needs beyond SourceAdapter.read; None: read alone does it.
@@ -135,3 +146,22 @@ MAINTENANCE_NEEDS: dict[str, type | None] = {
     "refresh": ReadsColumns,
     "resync": None,
 }
+
+
+def missing_maintenance(hook_class: type, runs: Iterable[str], *, resource_level: bool = False) -> dict[str, str]:
+    """The runs of ``runs`` that ``hook_class`` cannot do, each with what it lacks (empty: it can do all).
+
+    A resource-level source (file drops: the unit of change is a file version) reconciles by reading
+    every version the ledger lacks, so ``reconcile`` needs no :class:`Reconciles` there.
+    """
+    missing: dict[str, str] = {}
+    for run in runs:
+        if run not in MAINTENANCE_NEEDS:
+            missing[run] = f"unknown maintenance run (known: {sorted(MAINTENANCE_NEEDS)})"
+            continue
+        need = MAINTENANCE_NEEDS[run]
+        if need is None or (run == "reconcile" and resource_level) or implements(hook_class, need):
+            continue
+        methods = ", ".join(sorted(get_protocol_members(need)))
+        missing[run] = f"{hook_class.__qualname__} does not implement {need.__name__} ({methods})"
+    return missing

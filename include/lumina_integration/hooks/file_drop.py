@@ -25,6 +25,7 @@ from lumina_integration.hooks.base import (
     SourceObject,
     SourceVersion,
 )
+from lumina_integration.hooks.capabilities import ExtractUsage
 from lumina_integration.hooks.file_drop_options import FileDropOptions, split_location
 
 if TYPE_CHECKING:
@@ -145,6 +146,11 @@ class FileDropHook(BaseHook):
             yield from read_records(body, options)
         finally:
             body.close()
+
+    def usage(self) -> ExtractUsage:
+        """S3 requests are not metered against a quota, so none are counted; what was read is
+        :meth:`versions_read`."""
+        return ExtractUsage()
 
     def versions_read(self) -> list[SourceVersion]:
         return list(self._versions)

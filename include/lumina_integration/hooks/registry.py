@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from lumina_integration.hooks.base import SourceAdapter
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,9 @@ class AdapterInfo:
             read of the object that rewrites its rows, offered as a manual DAG for every pipeline).
         object_check: a light function that raises ValueError for a ``source.object`` the adapter
             would refuse at run time, by the same rule the run applies (lint and DAG parsing call it).
+        resource_level: its unit of change is a whole resource (a file version), so a reconcile reads
+            every version the ledger lacks instead of comparing records (no ``Reconciles`` needed).
+        docs_page: its reference page, ``docs/sources/<docs_page>.md`` (default: its name).
     """
 
     name: str
@@ -34,6 +40,13 @@ class AdapterInfo:
     pool: str | None = None
     maintenance: tuple[str, ...] = ()
     object_check: str | None = None
+    resource_level: bool = False
+    docs_page: str | None = None
+
+    @property
+    def page(self) -> str:
+        """The reference page's path in the repository."""
+        return f"docs/sources/{self.docs_page or self.name}.md"
 
 
 ADAPTERS: dict[str, AdapterInfo] = {
@@ -48,6 +61,7 @@ ADAPTERS: dict[str, AdapterInfo] = {
         # delta exports, not an image of the source, so a record absent from it is not a deletion.
         maintenance=("reconcile",),
         object_check="lumina_integration.hooks.file_drop_options.split_location",
+        resource_level=True,
     ),
     "salesforce": AdapterInfo(
         name="salesforce",
@@ -67,6 +81,18 @@ ADAPTERS: dict[str, AdapterInfo] = {
         description="SAP ERP tables and CDS views over SQL on HANA (hdbcli), by change stamps and change documents",
         pool="sap_hana",
         maintenance=("reconcile", "resync"),
+        docs_page="sap",
+    ),
+    "servicenow": AdapterInfo(
+        name="servicenow",
+        conn_types=("servicenow",),
+        hook_class="lumina_integration.hooks.servicenow.hook.ServiceNowHook",
+        options_model="lumina_integration.hooks.servicenow.options.ServiceNowOptions",
+        description="ServiceNow tables over the Table API, keyset windows on (sys_updated_on, sys_id), "
+        "deletes from sys_audit_delete or sys_id reconciliation",
+        pool="servicenow_api",
+        maintenance=("reconcile", "resync"),
+        object_check="lumina_integration.hooks.servicenow.options.table_name",
     ),
     "jira": AdapterInfo(
         name="jira",
@@ -106,6 +132,30 @@ def check_object(name: str, obj: str) -> None:
         _import(check)(obj)
 
 
-def build_adapter(name: str, conn_id: str) -> Any:
+def hook_class(name: str) -> type:
+    """The adapter's hook class, imported (its client libraries are not: hooks import them when they connect)."""
+    cls: type = _import(adapter_info(name).hook_class)
+    return cls
+
+
+def maintenance_gaps(name: str) -> dict[str, str]:
+    """The maintenance runs adapter ``name`` is registered with that its hook class cannot do, each
+    with what it lacks (empty: none).
+
+    Judged on the class (:data:`~lumina_integration.hooks.capabilities.MAINTENANCE_NEEDS`), without
+    connecting, so DAG parsing and ``lumina lint`` refuse a run that would otherwise fail only when it runs.
+    """
+    from lumina_integration.hooks.capabilities import missing_maintenance
+
+    info = adapter_info(name)
+    return missing_maintenance(hook_class(name), info.maintenance, resource_level=info.resource_level)
+
+
+def build_adapter(name: str, conn_id: str) -> SourceAdapter:
     """Instantiate the adapter's hook; it checks the connection's type when it connects."""
-    return _import(adapter_info(name).hook_class)(conn_id)
+    from lumina_integration.hooks.base import SourceAdapter
+
+    adapter = hook_class(name)(conn_id)
+    if not isinstance(adapter, SourceAdapter):
+        raise TypeError(f"{adapter_info(name).hook_class} does not implement SourceAdapter (hooks/base.py)")
+    return adapter

@@ -19,7 +19,8 @@ from lumina_integration.factory.spec import PipelineSpec
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from lumina_integration.hooks.base import RunContext
+    from lumina_integration.hooks.base import RunContext, SourceAdapter
+    from lumina_integration.operators.results import Plan
     from lumina_integration.warehouse.connection import WarehouseTarget
 
 
@@ -49,6 +50,12 @@ class PipelineStepOperator(BaseOperator):
         if not isinstance(value, dict):
             raise RuntimeError(f"upstream task {task_id!r} left no result; was it skipped or cleared?")
         return value
+
+    def plan(self, context: Context) -> Plan:
+        """This run's plan, as the plan step decided it."""
+        from lumina_integration.operators.results import Plan
+
+        return Plan.from_xcom(self.upstream(context, "plan"))
 
     def run_key(self, context: Context) -> str:
         from lumina_integration.staging.layout import run_key
@@ -100,12 +107,13 @@ class PipelineStepOperator(BaseOperator):
 
         return warehouse_target(self.spec.load.warehouse_conn_id)
 
-    def source(self, run: RunContext | None = None) -> Any:
+    def source(self, run: RunContext | None = None) -> SourceAdapter:
         """The pipeline's source adapter, bound to this run when the adapter takes a run context."""
+        from lumina_integration.hooks.capabilities import BindsRun, supports
         from lumina_integration.hooks.registry import build_adapter
 
         adapter = build_adapter(self.spec.source.type, self.spec.source.conn_id)
-        if run is not None and hasattr(adapter, "bind"):
+        if run is not None and supports(adapter, BindsRun):
             adapter.bind(run)
         return adapter
 

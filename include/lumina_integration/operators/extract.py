@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     import pyarrow as pa
     from airflow.sdk import Context
 
+    from lumina_integration.hooks.base import SourceAdapter
+    from lumina_integration.hooks.capabilities import Reconciles
+    from lumina_integration.operators.results import Plan
+
 
 class ExtractOperator(PipelineStepOperator):
     """Reads what ``plan`` decided through the source adapter; writes ``raw/.../<run key>/``."""
@@ -31,27 +35,29 @@ class ExtractOperator(PipelineStepOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         from lumina_integration import failpoints
         from lumina_integration.hooks.base import RunContext
+        from lumina_integration.hooks.capabilities import ExtractUsage, ReportsUsage, supports
+        from lumina_integration.operators.results import ExtractResult
         from lumina_integration.staging.checkpoint import S3Checkpoint
         from lumina_integration.staging.parts import PartWriter
 
-        spec, plan, lake = self.spec, self.upstream(context, "plan"), self.lake()
+        spec, plan, lake = self.spec, self.plan(context), self.lake()
         checkpoint = S3Checkpoint(lake, spec.staging.bucket, self.prefix("checkpoints", context))
-        calls_24h, jobs_24h = plan.get("spent_24h", [0, 0])
+        calls_24h, jobs_24h = plan.spent_24h
         writer = PartWriter(lake, spec.staging.bucket, self.prefix("raw", context))
         with self.stop_without_retry():
             adapter = self.source(RunContext(spec.pipeline_id, checkpoint, calls_24h, jobs_24h))
             for batch in self._batches(adapter, plan):
                 writer.write(batch)
         sources = adapter.versions_read()
-        governor = getattr(adapter, "governor", None)
+        usage = adapter.usage() if supports(adapter, ReportsUsage) else ExtractUsage()
         writer.manifest.extra = {
-            "mode": plan.get("mode", "incremental"),
-            "window": plan["window"],
+            "mode": plan.mode,
+            "window": plan.window.to_xcom(),
             "sources": [asdict(s) for s in sources],
-            "api_calls": getattr(governor, "calls", 0),
-            "bulk_jobs": getattr(governor, "bulk_jobs", 0),
-            "transport": getattr(adapter, "transport_used", None),
-            "reconciled": getattr(adapter, "reconciled", None),
+            "api_calls": usage.api_calls,
+            "bulk_jobs": usage.bulk_jobs,
+            "transport": usage.transport,
+            "reconciled": usage.reconciled,
         }
         manifest = writer.close()
         failpoints.hit("extract.after_manifest")
@@ -64,37 +70,39 @@ class ExtractOperator(PipelineStepOperator):
             writer.manifest.extra["transport"],
             manifest.uri,
         )
-        return {"manifest": manifest.uri, "rows": manifest.rows, "sources": len(sources)}
+        return ExtractResult(manifest.uri, manifest.rows, len(sources)).to_xcom()
 
-    def _batches(self, adapter: Any, plan: dict[str, Any]) -> Iterator[pa.RecordBatch]:
+    def _batches(self, adapter: SourceAdapter, plan: Plan) -> Iterator[pa.RecordBatch]:
+        from lumina_integration.hooks.capabilities import ReadsColumns, Reconciles, supports
         from lumina_integration.warehouse.state import loaded_versions
-        from lumina_integration.window import Window, parse_instant
 
         spec = self.spec
         options = dict(spec.source.options)
-        mode = plan.get("mode", "incremental")
-        if not plan.get("read", True):
+        if not plan.read:
             return
-        if mode == "refresh":
-            yield from adapter.read_columns(spec.source.object, plan["refresh"]["fields"], options)
+        if plan.mode == "refresh":
+            if not supports(adapter, ReadsColumns):  # the registry refuses such a registration at parse time
+                raise TypeError(f"the {spec.source.type} adapter cannot refresh (no read_columns)")
+            yield from adapter.read_columns(spec.source.object, plan.refresh.fields if plan.refresh else [], options)
             return
-        if plan.get("fields"):
-            options["fields"] = plan["fields"]
-        window = Window.from_xcom(plan["window"])
-        if mode == "reconcile" and hasattr(adapter, "reconcile"):
-            yield from self._reconcile_records(adapter, parse_instant(plan["source_now"]) or window.end, options)
+        if plan.fields:
+            options["fields"] = plan.fields
+        if plan.mode == "reconcile" and supports(adapter, Reconciles):
+            yield from self._reconcile_records(adapter, plan.source_now, options)
             return
         already: frozenset[tuple[str, str]] = frozenset()
         # A continuing run skips the source versions loaded since its window began. A reconcile of
         # a resource-level source (file drops) reads every version the ledger lacks, whatever its
         # modification time says (a replaced file whose LastModified is below every window).
-        if mode == "reconcile" or not plan["reprocess"]:
+        if plan.mode == "reconcile" or not plan.reprocess:
             target = self.warehouse()
-            since = None if mode == "reconcile" else window.start
+            since = None if plan.mode == "reconcile" else plan.window.start
             already = loaded_versions(target.engine, target.schema, spec.pipeline_id, since)
-        yield from adapter.read(spec.source.object, window, options, already_loaded=already)
+        yield from adapter.read(spec.source.object, plan.window, options, already_loaded=already)
 
-    def _reconcile_records(self, adapter: Any, as_of: datetime, options: dict[str, Any]) -> Iterator[pa.RecordBatch]:
+    def _reconcile_records(
+        self, adapter: Reconciles, as_of: datetime, options: dict[str, Any]
+    ) -> Iterator[pa.RecordBatch]:
         """The adapter compares the source's ``(key, stamp)`` of every live record with the warehouse's."""
         from lumina_integration.transforms.mapping import load_mapping
         from lumina_integration.warehouse.ids import live_source_versions

@@ -24,55 +24,53 @@ class LoadOperator(PipelineStepOperator):
         from itertools import chain
 
         from lumina_integration.hooks.base import SourceVersion
+        from lumina_integration.operators.results import ExtractResult, TransformResult, ValidateResult
         from lumina_integration.staging.parts import iter_tables, read_manifest
         from lumina_integration.transforms.mapping import load_mapping
         from lumina_integration.warehouse.loader import LoadRequest, load_run
-        from lumina_integration.window import Window, parse_instant
 
         spec, lake = self.spec, self.lake()
         mapping = load_mapping(spec.mapping)
         schema = mapping.entity_schema()
-        plan = self.upstream(context, "plan")
-        raw = read_manifest(lake, self.upstream(context, "extract")["manifest"])
-        validated = self.upstream(context, "validate")
-        transformed = self.upstream(context, "transform")
-        window = Window.from_xcom(plan["window"])
+        plan = self.plan(context)
+        raw = read_manifest(lake, ExtractResult.from_xcom(self.upstream(context, "extract")).manifest)
+        validated = ValidateResult.from_xcom(self.upstream(context, "validate"))
+        transformed = TransformResult.from_xcom(self.upstream(context, "transform"))
         dag_run = context["dag_run"]
-        mode = plan.get("mode", "incremental")
         request = LoadRequest(
             pipeline_id=spec.pipeline_id,
-            run_key=plan["run_key"],
+            run_key=plan.run_key,
             run_id=context["run_id"],
             run_type=str(getattr(dag_run.run_type, "value", dag_run.run_type)),
             entity=schema,
-            window_start=window.start,
-            window_end=window.end,
-            advance_watermark=plan["advance_watermark"],
+            window_start=plan.window.start,
+            window_end=plan.window.end,
+            advance_watermark=plan.advance_watermark,
             deletes=spec.load.deletes,
             sources=[SourceVersion(**s) for s in raw.extra.get("sources", [])],
-            mode=mode,
-            refresh_columns=plan["refresh"]["columns"] if mode == "refresh" else [],
-            as_of=parse_instant(plan.get("source_now")),
+            mode=plan.mode,
+            refresh_columns=plan.refresh_columns or [],
+            as_of=plan.source_now,
             api_calls=int(raw.extra.get("api_calls") or 0),
             bulk_jobs=int(raw.extra.get("bulk_jobs") or 0),
-            schema_drift=self._schema_drift(plan),
-            fields_covered=plan.get("fields_covered"),
+            schema_drift=self._schema_drift(plan.schema),
+            fields_covered=plan.fields_covered,
             # A resync rewrites the rows of this source (its key constants) that it did not read.
-            scope=mapping.source_key().constants if mode == "resync" else {},
-            read_started_at=parse_instant(plan.get("read_started_at")),
+            scope=mapping.source_key().constants if plan.mode == "resync" else {},
+            read_started_at=plan.read_started_at,
         )
         quarantine_manifests = [
-            read_manifest(lake, transformed["quarantine"]),
-            read_manifest(lake, validated["quarantine"]),
+            read_manifest(lake, transformed.quarantine),
+            read_manifest(lake, validated.quarantine),
         ]
         target = self.warehouse()
         result = load_run(
             target.engine,
             target.schema,
             request,
-            iter_tables(lake, read_manifest(lake, validated["manifest"])),
+            iter_tables(lake, read_manifest(lake, validated.manifest)),
             chain.from_iterable(iter_tables(lake, m) for m in quarantine_manifests),
-            read_ids=self._read_ids(lake, raw, mapping) if mode == "resync" else None,
+            read_ids=self._read_ids(lake, raw, mapping) if plan.mode == "resync" else None,
         )
         self.log.info(
             "Loaded %s: %s; watermark %s -> %s",
@@ -103,15 +101,15 @@ class LoadOperator(PipelineStepOperator):
             ids = pc.drop_null(table.column(key.id_field).cast(pa.string()))
             yield pa.table({key.id_column: ids})
 
-    def _schema_drift(self, plan: dict[str, Any]) -> Any:
-        """The change log and snapshot the plan step left in the lake, if it checked the schema."""
+    def _schema_drift(self, uri: str | None) -> Any:
+        """The change log and snapshot the plan step left in the lake at ``uri``, if it checked the schema."""
         import json
 
         from lumina_integration.staging.parts import split_uri
         from lumina_integration.warehouse.loader import SchemaDrift
 
-        if not plan.get("schema"):
+        if not uri:
             return None
-        bucket, key = split_uri(plan["schema"])
+        bucket, key = split_uri(uri)
         document = json.loads(self.lake().get_object(Bucket=bucket, Key=key)["Body"].read())
         return SchemaDrift(document["object"], document["changes"], document["snapshot"])

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from lumina_integration.hooks.base import StopRun
 from lumina_integration.operators.base import PipelineStepOperator
+from lumina_integration.operators.results import RUN_MODES, Plan, RunMode
 from lumina_integration.window import Window
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from lumina_integration.factory.spec import PipelineSpec
+    from lumina_integration.hooks.capabilities import DescribesFields
 
 
 class SourceClockBehind(StopRun):
@@ -41,7 +44,7 @@ def plan_window(
     watermark: datetime | None,
     interval: tuple[datetime, datetime] | None,
     requested: tuple[datetime | None, datetime | None] | None,
-) -> dict[str, Any]:
+) -> Plan:
     """The window and its semantics for one run (pure: unit-tested without Airflow).
 
     - a manual run with ``window_start``/``window_end`` params reprocesses exactly that window;
@@ -66,36 +69,32 @@ def plan_window(
         start = watermark - spec.window.lookback if watermark is not None else spec.window.initial_start
         window = Window(min(start, end) if start is not None else None, end)
         advance, reason = True, "continues from the watermark" if watermark else "first load"
-    return {
-        "window": window.to_xcom(),
-        "advance_watermark": advance,
+    return Plan(
+        window=window,
+        advance_watermark=advance,
         # A reprocessing run reads every source version again; a continuing run skips the loaded ones.
-        "reprocess": not advance,
-        "watermark": watermark.isoformat() if watermark else None,
-        "source_now": source_now.isoformat(),
-        "reason": reason,
-    }
+        reprocess=not advance,
+        watermark=watermark,
+        source_now=source_now,
+        reason=reason,
+    )
 
 
-RunMode = Literal["incremental", "reconcile", "refresh", "resync"]
-RUN_MODES = ("incremental", "reconcile", "refresh", "resync")
-
-
-def maintenance_window(source_now: datetime, mode: RunMode = "reconcile") -> dict[str, Any]:
+def maintenance_window(source_now: datetime, mode: RunMode = "reconcile") -> Plan:
     """Maintenance runs look at every live record as of the source's clock and never move the watermark.
 
     A resync also notes when it began reading (the worker's clock, like the rows' ``_lumina_loaded_at``):
     its load rewrites only rows no other run loaded since then.
     """
-    plan = {
-        "window": Window(None, source_now).to_xcom(),
-        "advance_watermark": False,
-        "reprocess": True,
-        "reason": "whole object as of the source clock",
-    }
-    if mode == "resync":
-        plan["read_started_at"] = datetime.now(UTC).isoformat()
-    return plan
+    return Plan(
+        window=Window(None, source_now),
+        advance_watermark=False,
+        reprocess=True,
+        source_now=source_now,
+        reason="whole object as of the source clock",
+        mode=mode,
+        read_started_at=datetime.now(UTC) if mode == "resync" else None,
+    )
 
 
 class PlanOperator(PipelineStepOperator):
@@ -117,6 +116,7 @@ class PlanOperator(PipelineStepOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         from lumina_integration.hooks.base import RunContext
+        from lumina_integration.hooks.capabilities import DescribesFields, EstimatesCost, supports
         from lumina_integration.transforms.mapping import load_mapping
         from lumina_integration.warehouse.state import read_state
 
@@ -139,32 +139,31 @@ class PlanOperator(PipelineStepOperator):
                     requested=self._requested(context),
                 )
             else:
-                plan = {
-                    **maintenance_window(source_now, self.mode),
-                    "watermark": None,
-                    "source_now": source_now.isoformat(),
-                }
-            plan.update(
-                mode=self.mode, run_key=self.run_key(context), spent_24h=[state.api_calls_24h, state.bulk_jobs_24h]
+                plan = maintenance_window(source_now, self.mode)
+            plan = replace(
+                plan,
+                mode=self.mode,
+                run_key=self.run_key(context),
+                spent_24h=(state.api_calls_24h, state.bulk_jobs_24h),
             )
-            if hasattr(adapter, "fields"):
-                plan.update(self._schema_plan(adapter, mapping, state, context))
-            if self.mode in ("incremental", "resync") and hasattr(adapter, "estimate") and plan.get("read", True):
-                window = Window.from_xcom(plan["window"])
-                options = {**spec.source.options, **({"fields": plan["fields"]} if plan.get("fields") else {})}
-                plan["estimate"] = adapter.estimate(spec.source.object, window, options)
+            if supports(adapter, DescribesFields):
+                plan = self._schema_plan(plan, adapter, mapping, state, context)
+            if self.mode in ("incremental", "resync") and supports(adapter, EstimatesCost) and plan.read:
+                options = {**spec.source.options, **({"fields": plan.fields} if plan.fields else {})}
+                plan = replace(plan, estimate=adapter.estimate(spec.source.object, plan.window, options))
+        out = plan.to_xcom()
         self.log.info(
             "%s run: window [%s, %s) (%s); watermark %s; source clock %s; advances watermark: %s; estimate %s",
             self.mode,
-            plan["window"]["start"],
-            plan["window"]["end"],
-            plan["reason"],
-            plan["watermark"],
-            plan["source_now"],
-            plan["advance_watermark"],
-            plan.get("estimate", "-"),
+            out["window"]["start"],
+            out["window"]["end"],
+            out["reason"],
+            out["watermark"],
+            out["source_now"],
+            out["advance_watermark"],
+            out.get("estimate", "-"),
         )
-        return plan
+        return out
 
     @staticmethod
     def _run_type(context: Context) -> str:
@@ -188,8 +187,8 @@ class PlanOperator(PipelineStepOperator):
             return parse_instant(conf.get("window_start")), parse_instant(conf.get("window_end"))
         return None
 
-    def _schema_plan(self, adapter: Any, mapping: Any, state: Any, context: Context) -> dict[str, Any]:
-        """Drift against the stored snapshot, the fields to read, and (refresh runs) what to refresh."""
+    def _schema_plan(self, plan: Plan, adapter: DescribesFields, mapping: Any, state: Any, context: Context) -> Plan:
+        """``plan`` with drift against the stored snapshot, the fields to read, and (refresh runs) what to refresh."""
         import json
 
         from airflow.sdk.exceptions import AirflowFailException
@@ -204,14 +203,17 @@ class PlanOperator(PipelineStepOperator):
         if decision.failure:
             raise AirflowFailException(decision.failure)
         readable = decision.read_fields or list(current)
-        out: dict[str, Any] = {"fields": decision.read_fields, "schema_changes": len(decision.changes)}
-        if decision.quarantine_reason:
-            out["quarantine_reason"] = decision.quarantine_reason
         # The snapshot and change list can be large (wide objects): they go to the lake, not XCom.
         key = self.prefix("schema", context) + "drift.json"
         document = {"object": spec.source.object, "snapshot": decision.new_snapshot, "changes": decision.changes}
         self.lake().put_object(Bucket=spec.staging.bucket, Key=key, Body=json.dumps(document).encode())
-        out["schema"] = f"s3://{spec.staging.bucket}/{key}"
+        plan = replace(
+            plan,
+            fields=decision.read_fields,
+            schema_changes=len(decision.changes),
+            quarantine_reason=decision.quarantine_reason or None,
+            schema=f"s3://{spec.staging.bucket}/{key}",
+        )
         for change in decision.changes:
             self.log.warning(
                 "Schema drift in %s: %s %s -> %s",
@@ -222,19 +224,13 @@ class PlanOperator(PipelineStepOperator):
             )
         mapped = {f.lower() for f in mapping.source_fields()}
         if self.mode == "incremental" and state.fields_covered is None:
-            out["fields_covered"] = sorted(f for f in readable if f.lower() in mapped)
+            plan = replace(plan, fields_covered=sorted(f for f in readable if f.lower() in mapped))
         if self.mode == "refresh":
             calculated = [f.name for f in fields if f.calculated]
             refresh = plan_refresh(mapping, readable, calculated, state.fields_covered)
-            out["refresh"] = {
-                "fields": refresh.fields,
-                "columns": refresh.columns,
-                "formula_fields": refresh.formula_fields,
-                "backfill_fields": refresh.backfill_fields,
-            }
-            out["read"] = not refresh.empty
+            plan = replace(plan, refresh=refresh, read=not refresh.empty)
             if refresh.backfill_fields:
-                out["fields_covered"] = sorted({*(state.fields_covered or []), *refresh.backfill_fields})
+                plan = replace(plan, fields_covered=sorted({*(state.fields_covered or []), *refresh.backfill_fields}))
             self.log.info(
                 "Refreshing %s from %s (formulas %s, never-filled fields %s)",
                 refresh.columns or "nothing",
@@ -242,4 +238,4 @@ class PlanOperator(PipelineStepOperator):
                 refresh.formula_fields,
                 refresh.backfill_fields,
             )
-        return out
+        return plan

@@ -16,7 +16,7 @@ class TransformOperator(PipelineStepOperator):
     ui_color = "#fdf3e1"
 
     def execute(self, context: Context) -> dict[str, Any]:
-
+        from lumina_integration.operators.results import ExtractResult, TransformResult
         from lumina_integration.quarantine import quarantine_rows
         from lumina_integration.staging.parts import PartWriter, iter_tables, read_manifest
         from lumina_integration.transforms.apply import apply_mapping
@@ -25,10 +25,10 @@ class TransformOperator(PipelineStepOperator):
         spec, lake = self.spec, self.lake()
         mapping = load_mapping(spec.mapping)
         schema = mapping.entity_schema()
-        plan = self.upstream(context, "plan")
-        only = plan["refresh"]["columns"] if plan.get("mode") == "refresh" else None
-        drift = plan.get("quarantine_reason")
-        raw = read_manifest(lake, self.upstream(context, "extract")["manifest"])
+        plan = self.plan(context)
+        only = plan.refresh_columns
+        drift = plan.quarantine_reason
+        raw = read_manifest(lake, ExtractResult.from_xcom(self.upstream(context, "extract")).manifest)
         canonical = PartWriter(
             lake, spec.staging.bucket, self.prefix("canonical", context), cursor_column=schema.cursor
         )
@@ -51,4 +51,4 @@ class TransformOperator(PipelineStepOperator):
             schema.version,
             bad.rows,
         )
-        return {"manifest": out.uri, "rows": out.rows, "quarantine": bad.uri, "rejected": bad.rows}
+        return TransformResult(out.uri, out.rows, bad.uri, bad.rows).to_xcom()

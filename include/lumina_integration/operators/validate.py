@@ -25,6 +25,7 @@ class ValidateOperator(PipelineStepOperator):
         from airflow.sdk.exceptions import AirflowFailException
 
         from lumina_integration.canonical.schema import DELETED_COLUMN
+        from lumina_integration.operators.results import TransformResult, ValidateResult
         from lumina_integration.quality.runner import REASON_COLUMN, validate_table
         from lumina_integration.quality.suite import expectation_specs, load_extra_expectations
         from lumina_integration.quarantine import quarantine_rows
@@ -33,8 +34,8 @@ class ValidateOperator(PipelineStepOperator):
 
         spec, lake = self.spec, self.lake()
         schema = load_mapping(spec.mapping).entity_schema()
-        transformed = self.upstream(context, "transform")
-        canonical = read_manifest(lake, transformed["manifest"])
+        transformed = TransformResult.from_xcom(self.upstream(context, "transform"))
+        canonical = read_manifest(lake, transformed.manifest)
         valid = PartWriter(
             lake,
             spec.staging.bucket,
@@ -44,9 +45,10 @@ class ValidateOperator(PipelineStepOperator):
         rejected = PartWriter(lake, spec.staging.bucket, self.prefix("quarantine", context) + "validate/")
         reports, table_failures, warnings = [], [], []
         specs = None
-        if self.upstream(context, "plan").get("mode") == "refresh":
+        refreshed = self.plan(context).refresh_columns
+        if refreshed is not None:
             # A refresh carries a few columns: check the expectations that look only at those.
-            present = {*schema.primary_key, *self.upstream(context, "plan")["refresh"]["columns"], DELETED_COLUMN}
+            present = {*schema.primary_key, *refreshed, DELETED_COLUMN}
             specs = [
                 s
                 for s in expectation_specs(schema, load_extra_expectations(schema.entity))
@@ -74,7 +76,7 @@ class ValidateOperator(PipelineStepOperator):
                 default=str,
             ).encode(),
         )
-        total_rejected = bad.rows + int(transformed["rejected"])
+        total_rejected = bad.rows + transformed.rejected
         self.log.info(
             "Validation of %s v%d: %d rows passed, %d failed expectations, %d unreadable; %d table-level "
             "failure(s), %d warning(s); report s3://%s/%s",
@@ -82,7 +84,7 @@ class ValidateOperator(PipelineStepOperator):
             schema.version,
             good.rows,
             bad.rows,
-            transformed["rejected"],
+            transformed.rejected,
             len(table_failures),
             len(warnings),
             spec.staging.bucket,
@@ -99,10 +101,6 @@ class ValidateOperator(PipelineStepOperator):
                 f"{total_rejected} record(s) were rejected and the pipeline's validation policy is 'fail'; "
                 f"see s3://{spec.staging.bucket}/{report_key}"
             )
-        return {
-            "manifest": good.uri,
-            "rows": good.rows,
-            "quarantine": bad.uri,
-            "rejected": bad.rows,
-            "report": f"s3://{spec.staging.bucket}/{report_key}",
-        }
+        return ValidateResult(
+            good.uri, good.rows, bad.uri, bad.rows, f"s3://{spec.staging.bucket}/{report_key}"
+        ).to_xcom()

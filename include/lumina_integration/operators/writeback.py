@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
     from airflow.sdk import Context
 
+    from lumina_integration.hooks.capabilities import WritesBack
+
 
 class ReverseSyncOperator(BaseOperator):
     """Upsert, update or delete records of ``target_object`` from rows of a canonical ``entity`` table.
@@ -71,6 +73,7 @@ class ReverseSyncOperator(BaseOperator):
         from airflow.sdk.exceptions import AirflowFailException
 
         from lumina_integration.canonical.registry import load_entity
+        from lumina_integration.hooks.capabilities import WritesBack, supports
         from lumina_integration.hooks.registry import build_adapter
         from lumina_integration.warehouse.connection import warehouse_target
         from lumina_integration.warehouse.writeback import rows_to_write
@@ -78,6 +81,8 @@ class ReverseSyncOperator(BaseOperator):
         warehouse = warehouse_target(self.warehouse_conn_id)
         entity = load_entity(self.entity)
         adapter = build_adapter(self.target_type, self.target_conn_id)
+        if not supports(adapter, WritesBack):
+            raise AirflowFailException(f"the {self.target_type} adapter cannot write back (no write method)")
         totals = {"rows": 0, "failed": 0, "created": 0, "updated": 0, "unchanged": 0}
         batches = rows_to_write(warehouse.engine, warehouse.schema, entity, list(self.fields.values()), self.where)
         for i, rows in enumerate(batches):
@@ -128,7 +133,7 @@ class ReverseSyncOperator(BaseOperator):
 
     def _send(
         self,
-        adapter: Any,
+        adapter: WritesBack,
         warehouse: Any,
         table: pa.Table,
         keys: list[str],

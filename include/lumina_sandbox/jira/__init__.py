@@ -15,7 +15,9 @@ What it does as Jira does:
   default only ``id``/``key``/``self``; an unbounded query is 400. ``/rest/api/{2,3}/search`` answer 410 with
   Atlassian's CHANGE-2046 message. Page tokens are signed keyset cursors that expire (7 days, or on control)
   with a 400 in Jira's shape. Data Center: ``/rest/api/2/search`` with ``startAt``/``maxResults``/``total``
-  (offset paging), no v3 and no ``/search/jql`` (404 ``null for uri``).
+  (offset paging), no v3, no ``/search/jql`` and no ``/issue/{id}/changelog`` (404 ``null for uri``; its
+  ``expand=changelog`` shows every history). ``POST /search/approximate-count``
+  (Cloud) answers ``{"count"}`` for a bounded JQL.
 - JQL (``jql``): project, key/id, summary, status, issuetype, priority, resolution, users, labels, dates and
   custom fields (``cf[10010]``, ``customfield_10010``, or the name); ``AND``/``OR``/``NOT``/parentheses;
   quoted values with escapes; ``ORDER BY``; dates compared at the MINUTE (``updated > "2026-12-04 17:47"``

@@ -44,25 +44,68 @@ PRIORITY_NAMES = list(reference.PRIORITIES)
 TEAM_NAMES = list(reference.TEAM_OPTIONS)
 
 
-def _description(rng: random.Random, number: int, mentioned: reference.User) -> dict[str, Any]:
+LABEL_SETS = [
+    [],
+    [],
+    ["backend"],
+    ["frontend"],
+    ["customer"],
+    ["backend", "regression"],
+    ["tech-debt"],
+    ["frontend", "customer"],
+]
+COMPONENT_SETS = [[], ["api"], ["db"], ["ui", "auth"], ["api", "db"]]
+POINTS = [1.0, 2.0, 3.0, 5.0, 8.0, 13.0, None, None]
+CUSTOMERS = ["ACME GmbH", "Globex", "Initech", "Umbrella Ltd.", None, None]
+POOL = 64  # distinct generated bodies and changelog items: picked per record (generation speed)
+
+
+def _description(rng: random.Random, mentioned: reference.User) -> str:
     words = " ".join(rng.sample(WORDS, 3))
-    return adf.doc(
-        adf.paragraph(
-            f"Issue {number}: {words}. Steps — ",
-            adf.mention(mentioned.account_id, mentioned.display_name),
-            " can reproduce it « ça marche pas » 日本語テキスト ✅.",
-        ),
-        adf.paragraph("Expected: it works."),
-    )
+    return orjson.dumps(
+        adf.doc(
+            adf.paragraph(
+                f"{words}. Steps — ",
+                adf.mention(mentioned.account_id, mentioned.display_name),
+                " can reproduce it « ça marche pas » 日本語テキスト ✅.",
+            ),
+            adf.paragraph("Expected: it works."),
+        )
+    ).decode()
 
 
-def _comment(rng: random.Random, mentioned: reference.User) -> bytes:
+def _comment(rng: random.Random, mentioned: reference.User) -> str:
     text = rng.choice(["Looked into this", "Deployed a fix", "Grüße aus Köln", "确认已修复", "Can't reproduce 🤷"])
     return orjson.dumps(
         adf.doc(
             adf.paragraph(f"{text}, ", adf.mention(mentioned.account_id, mentioned.display_name), " — please check.")
         )
-    )
+    ).decode()
+
+
+def _history_items(rng: random.Random) -> str:
+    old, new = rng.sample(STATUS_NAMES, 2)
+    item: dict[str, str | None] = {
+        "field": "status",
+        "fieldtype": "jira",
+        "fieldId": "status",
+        "from": reference.STATUSES[old][0],
+        "fromString": old,
+        "to": reference.STATUSES[new][0],
+        "toString": new,
+    }
+    if rng.random() < 0.3:
+        points = rng.sample(["1", "2", "3", "5", "8"], 2)
+        item = {
+            "field": "Story Points",
+            "fieldtype": "custom",
+            "fieldId": "customfield_10010",
+            "from": None,
+            "fromString": points[0],
+            "to": None,
+            "toString": points[1],
+        }
+    return orjson.dumps([item]).decode()
 
 
 def generate(writer: Writer, count: int, rng: random.Random, now_ms: int) -> int:
@@ -70,7 +113,16 @@ def generate(writer: Writer, count: int, rng: random.Random, now_ms: int) -> int
     if count <= 0:
         return 0
     users = list(writer.users.values())
-    people = users[1:] or users
+    people = [u.account_id for u in (users[1:] or users)]
+    unit = rng.random
+
+    def pick(values: list[Any]) -> Any:
+        return values[int(unit() * len(values))]
+
+    descriptions = [_description(rng, rng.choice(users[1:] or users)) for _ in range(POOL)]
+    bodies = [_comment(rng, rng.choice(users[1:] or users)) for _ in range(POOL)]
+    items = [_history_items(rng) for _ in range(POOL)]
+    worklog_texts = [orjson.dumps(adf.text_doc(t)).decode() for t in ("Pairing", "Code review", "Analyse — Kundenfall")]
     issue_ids = writer.next_ids("issues", count)
     # Busy minutes: ~8 issues each, so many share their updated minute (JQL's resolution).
     slots = max(1, count // 8)
@@ -78,103 +130,76 @@ def generate(writer: Writer, count: int, rng: random.Random, now_ms: int) -> int
     earliest = latest - SPAN_DAYS * DAY_MS
     minutes = sorted(rng.randrange(earliest, latest) // MINUTE_MS * MINUTE_MS for _ in range(slots))
     issues, histories, comments, worklogs = [], [], [], []
-    history_ids = iter(writer.next_ids("histories", count * 4 + count // BIG_CHANGELOG_EVERY * 260 + 300))
+    history_ids = iter(writer.next_ids("histories", count * 6 + (count // BIG_CHANGELOG_EVERY + 1) * 260))
     comment_ids = iter(writer.next_ids("comments", count * 3))
     worklog_ids = iter(writer.next_ids("worklogs", count * 2))
+    projects = [p[1] for p in reference.PROJECTS]
+    project_pick = [projects[0]] * 5 + [projects[1]] * 3 + [projects[2]] * 2
+    history_counts = [0, 1, 1, 2, 2, 3, 4, 6]
+    comment_counts = [0, 0, 1, 1, 1, 2, 3]
+    worklog_counts = [0, 0, 0, 1, 1, 2]
     previous_updated = 0
     for index, issue_id in enumerate(issue_ids):
-        project = reference.PROJECTS[rng.choices(range(3), PROJECT_WEIGHTS)[0]][1]
+        project = pick(project_pick)
         number = writer.next_number(project)
-        if rng.random() < 0.05 and previous_updated:
-            updated = previous_updated  # the same millisecond as another issue (a bulk edit)
-        else:
-            updated = rng.choice(minutes) + rng.randrange(MINUTE_MS)
+        # 5 % share the very millisecond of the issue before (a bulk edit), the rest a busy minute
+        bulk = unit() < 0.05 and previous_updated
+        updated = previous_updated if bulk else pick(minutes) + int(unit() * MINUTE_MS)
         previous_updated = updated
-        created = max(updated - rng.randrange(1, 60 * DAY_MS), earliest - 30 * DAY_MS)
-        status = rng.choice(STATUS_NAMES)
-        assignee = rng.choice(people).account_id if rng.random() < 0.8 else None
-        reporter = rng.choice(people).account_id
+        created = max(updated - 1 - int(unit() * 60 * DAY_MS), earliest - 30 * DAY_MS)
+        status = pick(STATUS_NAMES)
+        reporter = pick(people)
+        words = pick(WORDS)
         data: dict[str, Any] = {
-            "summary": f"{rng.choice(WORDS).capitalize()} {rng.choice(WORDS)} #{number}",
-            "description": _description(rng, number, rng.choice(people)) if rng.random() < 0.9 else None,
-            "issuetype": rng.choice(TYPE_NAMES),
+            "summary": f"{words[0].upper()}{words[1:]} {pick(WORDS)} #{number}",
+            "description": None,
+            "issuetype": pick(TYPE_NAMES),
             "status": status,
-            "priority": rng.choice(PRIORITY_NAMES),
+            "priority": pick(PRIORITY_NAMES),
             "resolution": "Done" if status == "Done" else None,
             "resolutiondate": updated if status == "Done" else None,
-            "assignee": assignee,
+            "assignee": pick(people) if unit() < 0.8 else None,
             "reporter": reporter,
             "creator": reporter,
-            "labels": rng.sample(["backend", "frontend", "customer", "regression", "tech-debt"], rng.randrange(3)),
+            "labels": pick(LABEL_SETS),
             "duedate": None,
-            "customfield_10010": float(rng.choice([1, 2, 3, 5, 8, 13])) if rng.random() < 0.7 else None,
-            "customfield_10011": rng.choice(TEAM_NAMES) if rng.random() < 0.8 else None,
+            "customfield_10010": pick(POINTS),
+            "customfield_10011": pick(TEAM_NAMES) if unit() < 0.8 else None,
             "customfield_10012": None,
-            "customfield_10013": rng.choice(["ACME GmbH", "Globex", "Initech", "Umbrella Ltd."])
-            if rng.random() < 0.5
-            else None,
-            "customfield_10014": rng.sample(["api", "db", "ui", "auth"], rng.randrange(3)),
+            "customfield_10013": pick(CUSTOMERS),
+            "customfield_10014": pick(COMPONENT_SETS),
         }
-        issues.append((issue_id, project, number, created, updated, orjson.dumps(data).decode()))
+        text = orjson.dumps(data).decode()
+        if unit() < 0.9:  # the ADF description spliced in as JSON text (it is already encoded)
+            text = text.replace('"description":null', '"description":' + pick(descriptions), 1)
+        issues.append((issue_id, project, number, created, updated, text))
         # Changelog: the last history is what moved `updated`.
         big = index % BIG_CHANGELOG_EVERY == 7
-        histories_here = rng.randrange(101, 261) if big else rng.choice([0, 1, 1, 2, 2, 3, 4, 6])
+        histories_here = 101 + int(unit() * 160) if big else pick(history_counts)
         span = max(updated - created, 1)
         for h in range(histories_here):
             moment = updated if h == histories_here - 1 else created + span * (h + 1) // (histories_here + 1)
-            old, new = rng.sample(STATUS_NAMES, 2)
-            item: dict[str, str | None] = {
-                "field": "status",
-                "fieldtype": "jira",
-                "fieldId": "status",
-                "from": reference.STATUSES[old][0],
-                "fromString": old,
-                "to": reference.STATUSES[new][0],
-                "toString": new,
-            }
-            if h % 3 == 1:
-                item = {
-                    "field": "Story Points",
-                    "fieldtype": "custom",
-                    "fieldId": "customfield_10010",
-                    "from": None,
-                    "fromString": str(h),
-                    "to": None,
-                    "toString": str(h + 1),
-                }
-            histories.append(
-                (next(history_ids), issue_id, moment, rng.choice(people).account_id, orjson.dumps([item]).decode())
-            )
-        for _ in range(rng.choice([0, 0, 1, 1, 1, 2, 3])):
-            moment = created + rng.randrange(span)
-            edited = moment + rng.randrange(max(updated - moment, 1)) if rng.random() < 0.2 else moment
-            author = rng.choice(people).account_id
-            comments.append(
-                (
-                    next(comment_ids),
-                    issue_id,
-                    moment,
-                    edited,
-                    author,
-                    author,
-                    _comment(rng, rng.choice(people)).decode(),
-                )
-            )
-        for _ in range(rng.choice([0, 0, 0, 1, 1, 2])):
-            moment = created + rng.randrange(span)
-            author = rng.choice(people).account_id
-            comment = orjson.dumps(adf.text_doc(rng.choice(["Pairing", "Code review", "Analyse — Kundenfall"])))
+            histories.append((next(history_ids), issue_id, moment, pick(people), pick(items)))
+        for _ in range(pick(comment_counts)):
+            moment = created + int(unit() * span)
+            edited = moment + int(unit() * (updated - moment)) if unit() < 0.2 else moment
+            author = pick(people)
+            comments.append((next(comment_ids), issue_id, moment, edited, author, author, pick(bodies)))
+        for _ in range(pick(worklog_counts)):
+            moment = created + int(unit() * span)
+            author = pick(people)
+            seconds = (1 + int(unit() * 32)) * 900
             worklogs.append(
                 (
                     next(worklog_ids),
                     issue_id,
-                    moment - rng.randrange(8) * 3_600_000,
+                    moment - int(unit() * 8) * 3_600_000,
                     moment,
                     moment,
                     author,
                     author,
-                    rng.randrange(1, 33) * 900,
-                    comment.decode(),
+                    seconds,
+                    pick(worklog_texts),
                 )
             )
     writer.store.insert("issues", ("id", "project", "num", "created", "updated", "data"), issues)

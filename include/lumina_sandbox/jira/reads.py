@@ -183,6 +183,15 @@ def search_jql(instance: Instance, api: int, options: dict[str, Any]) -> dict[st
     return body
 
 
+def approximate_count(instance: Instance, options: dict[str, Any]) -> dict[str, Any]:
+    """``POST /rest/api/3/search/approximate-count`` (Cloud): ``{"count": n}`` for a bounded JQL (exact here;
+    Jira's may lag its index). ``ORDER BY`` is read and ignored."""
+    query = _query(instance, str(options.get("jql") or ""))
+    if not query.bounded:
+        raise bad_request(UNBOUNDED)
+    return {"count": int(instance.store.scalar(f"SELECT COUNT(*) FROM issues WHERE {query.where}", query.params))}
+
+
 def search_offset(instance: Instance, api: int, options: dict[str, Any]) -> dict[str, Any]:
     """Data Center's ``/rest/api/2/search``: ``startAt``/``maxResults``/``total`` (offset paging: rows skip or
     repeat when data changes between pages, as they do there)."""

@@ -265,3 +265,38 @@ def test_lint_reads_a_spec_outside_dags_with_its_own_folders_defaults(
     problems = lint([bad], dags)
     assert len(problems) == 1
     assert problems[0].startswith("drafts/crm/broken.dag.yaml:12: window.lookback: Value error, expected a duration")
+
+
+def test_a_maintenance_run_the_hook_class_lacks_is_refused_at_parse_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A registration offering runs its hook class cannot do fails lint and parsing, not the run.
+
+    The real FileDropHook, registered as if it were record-level and could refresh: it implements
+    neither Reconciles nor ReadsColumns, which the class alone shows (nothing connects).
+    """
+    from dataclasses import replace
+
+    from lumina_integration.hooks.registry import ADAPTERS
+
+    wrong = replace(ADAPTERS["file_drop"], maintenance=("reconcile", "refresh"), resource_level=False)
+    monkeypatch.setitem(ADAPTERS, "file_drop", wrong)
+    dags = tmp_path / "dags"
+    path = write(dags, "crm/acc.dag.yaml", SPEC + 'maintenance:\n  refresh: "0 3 * * *"\n')
+    with pytest.raises(YamlModelError) as excinfo:
+        check_pipeline(LoadedSpec(path, load_spec(path, dags)), dags)
+    message = str(excinfo.value)
+    assert (
+        "acc.dag.yaml:14: maintenance.refresh: the file_drop adapter is registered with refresh runs, but "
+        "FileDropHook does not implement ReadsColumns (read_columns)"
+    ) in message
+    assert (
+        "acc.dag.yaml:6: source.type: the file_drop adapter is registered with reconcile runs, but "
+        "FileDropHook does not implement Reconciles (reconcile)"
+    ) in message
+    assert any("maintenance.refresh" in line for line in lint([], dags))
+
+    # As registered (resource-level: a reconcile reads every file version the ledger lacks), it is fine.
+    monkeypatch.setitem(ADAPTERS, "file_drop", replace(wrong, maintenance=("reconcile",), resource_level=True))
+    path.write_text(SPEC + 'maintenance:\n  reconcile: "0 3 * * *"\n')
+    check_pipeline(LoadedSpec(path, load_spec(path, dags)), dags)

@@ -25,6 +25,7 @@ SPEC = PipelineSpec.model_validate(
 
 
 def plan(**kwargs: Any) -> dict[str, Any]:
+    """The plan as it goes on the wire (XCom)."""
     from lumina_integration.operators.plan import plan_window
 
     args: dict[str, Any] = {
@@ -35,7 +36,7 @@ def plan(**kwargs: Any) -> dict[str, Any]:
         "requested": None,
     }
     args.update(kwargs)
-    return plan_window(SPEC, **args)
+    return plan_window(SPEC, **args).to_xcom()
 
 
 def iso(value: datetime) -> str:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.sql.hooks.sql import DbApiHook
 
 from lumina_integration.hooks.base import SourceObject, SourceVersion
+from lumina_integration.hooks.capabilities import ExtractUsage
 from lumina_integration.hooks.hana.errors import hana_errors
 from lumina_integration.hooks.hana.options import HanaOptions
 
@@ -214,6 +215,10 @@ class HanaHook(DbApiHook):
                 )
                 for upper, name in sorted(self._names(conn).items())
             ]
+
+    def usage(self) -> ExtractUsage:
+        """SQL has no API quota to count; what a reconcile found."""
+        return ExtractUsage(reconciled=self.reconciled)
 
     def versions_read(self) -> list[SourceVersion]:
         return []  # record-level source: the watermark and the merge carry the state

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseHook
 
 from lumina_integration.hooks.base import RunContext, SourceField, SourceObject, SourceVersion
+from lumina_integration.hooks.capabilities import ExtractUsage
 from lumina_integration.hooks.salesforce.options import SalesforceOptions
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ class SalesforceAdapterHook(BaseHook):
         self.transport_used: str | None = None
         self._described: dict[str, dict[str, Any]] = {}
         self._options = SalesforceOptions()
-        self.reconciled: dict[str, int] = {}
+        self.reconciled: dict[str, int] | None = None  # the last reconcile's counts
 
     # -- wiring ------------------------------------------------------------------------------
     @cached_property
@@ -188,6 +189,16 @@ class SalesforceAdapterHook(BaseHook):
         if cursor is None:
             raise ValueError(f"{obj} has none of {CURSOR_PREFERENCE} to filter on; it cannot be read incrementally")
         return cursor
+
+    def usage(self) -> ExtractUsage:
+        """The calls and bulk jobs this hook's governor counted, the transports the last read took,
+        the last reconcile's counts."""
+        return ExtractUsage(
+            api_calls=self.governor.calls,
+            bulk_jobs=self.governor.bulk_jobs,
+            transport=self.transport_used,
+            reconciled=self.reconciled,
+        )
 
     def versions_read(self) -> list[SourceVersion]:
         return []  # record-level source: the watermark and the merge carry the state
@@ -375,8 +386,8 @@ class SalesforceAdapterHook(BaseHook):
 
         Yields tombstones stamped ``as_of`` for known ids the source no longer has (hard deletes,
         purged recycle bins), then the full records of source ids the warehouse lacks (gaps) or
-        holds with an older stamp (updates stamped below the lookback), and leaves the counts in
-        :attr:`reconciled` (see :mod:`lumina_integration.reconcile`).
+        holds with an older stamp (updates stamped below the lookback); :meth:`usage` reports the
+        counts (see :mod:`lumina_integration.reconcile`).
         """
         from lumina_integration.hooks.salesforce.reader import tombstones
         from lumina_integration.reconcile import compare, versions_table

@@ -75,9 +75,11 @@ def test_rest_and_bulk_give_identical_arrow_batches(salesforce: Any) -> None:
     h = hook(salesforce)
     window = everything(h)
     rest = read(h, "Account", window, transport="rest", page_size=200)
-    assert h.transport_used == "rest"
+    after_rest = h.usage()
+    assert after_rest.transport == "rest" and after_rest.api_calls > 0 and after_rest.bulk_jobs == 0
     bulk = read(h, "Account", window, transport="bulk", bulk_page_records=70)
-    assert h.transport_used == "bulk"
+    after_bulk = h.usage()  # what the hook spent since it was built: both reads
+    assert after_bulk.transport == "bulk" and after_bulk.bulk_jobs >= 1 and after_bulk.api_calls > after_rest.api_calls
     assert rest.num_rows == len(salesforce.org.ids("Account", include_deleted=True)) > 100
     assert rest.schema == bulk.schema
     assert rest.equals(bulk)
@@ -104,7 +106,7 @@ def test_the_window_is_closed_below_open_above_and_ties_all_come_back(salesforce
 def test_the_wide_object_is_read_over_bulk_without_a_uri_too_long(salesforce: Any) -> None:
     h = hook(salesforce)
     table = read(h, "Invoice__c", everything(h))
-    assert h.transport_used == "bulk"
+    assert h.usage().transport == "bulk"
     assert table.num_columns > 400 and table.num_rows == len(salesforce.org.ids("Invoice__c", include_deleted=True))
 
 
@@ -155,7 +157,7 @@ def test_reconcile_finds_hard_deletes_gaps_and_changed_versions(salesforce: Any)
     assert set(gone.column("SystemModstamp").to_pylist()) == {as_of}
     fetched = table.filter(pc.invert(pc.field("IsDeleted")))
     assert sorted(fetched.column("Id").to_pylist()) == sorted([*changed, *live[-3:]])
-    assert h.reconciled == {
+    assert h.usage().reconciled == {
         "source": len(live) - 2,
         "known": len(known),
         "gone": 1,
@@ -166,7 +168,8 @@ def test_reconcile_finds_hard_deletes_gaps_and_changed_versions(salesforce: Any)
     # Ids only (a mapping that computes its cursor): the changed versions are not noticed.
     h = hook(salesforce)
     list(h.reconcile("Account", known, as_of, {}))
-    assert (h.reconciled["missing"], h.reconciled["changed"]) == (3, 0)
+    counts = h.usage().reconciled
+    assert counts is not None and (counts["missing"], counts["changed"]) == (3, 0)
 
 
 def test_versions_are_one_bulk_job_for_a_big_object(salesforce: Any) -> None:

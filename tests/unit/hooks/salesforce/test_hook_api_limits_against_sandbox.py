@@ -40,7 +40,7 @@ def test_rest_configured_for_a_wide_object_reads_over_bulk_and_plan_says_so(
     estimate = h.estimate(WIDE, window, {"transport": "rest"})
     with caplog.at_level(logging.WARNING):
         table = read(h, WIDE, window, transport="rest")
-    assert (estimate["transport"], h.transport_used) == ("bulk", "bulk")  # plan and extract agree
+    assert (estimate["transport"], h.usage().transport) == ("bulk", "bulk")  # plan and extract agree
     assert sorted(table.column("Id").to_pylist()) == sorted(salesforce.org.ids(WIDE, include_deleted=True))
     assert table.num_columns > 400
     assert any("does not fit in a GET" in r.getMessage() for r in caplog.records)
@@ -149,7 +149,7 @@ def test_rest_timeouts_on_one_second_move_that_second_to_bulk(
     with caplog.at_level(logging.WARNING):
         table = read(h, "Account", window, bulk_poll_seconds=0.05)
     read_exactly_once(table, org, window)
-    assert "bulk" in (h.transport_used or "")
+    assert "bulk" in (h.usage().transport or "")
     assert warned(caplog, "reading it over Bulk 2.0") == 1 and warned(caplog, "splitting it by Id") == 0
 
 
@@ -177,4 +177,4 @@ def test_timeouts_with_rest_configured_split_by_id_range_over_rest(
         table = read(h, "Account", window, transport="rest", page_size=200)
     read_exactly_once(table, org, window)
     assert warned(caplog, "splitting it by Id") >= 5 and warned(caplog, "over Bulk 2.0") == 0
-    assert h.transport_used == "rest" and org.request_counts().get("bulk_create", 0) == 0
+    assert h.usage().transport == "rest" and org.request_counts().get("bulk_create", 0) == 0

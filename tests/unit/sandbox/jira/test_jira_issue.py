@@ -86,6 +86,9 @@ def test_comments_and_worklogs_pages(jira: requests.Session, server: JiraServer)
     assert page["comments"][0]["body"]["type"] == "doc"
     rest_page = jira.get(rest(server, f"issue/{key}/comment"), params={"startAt": 2}).json()
     assert [c["id"] for c in rest_page["comments"]] == ids[2:]
+    inside = jira.get(rest(server, f"issue/{key}"), params={"fields": "comment,worklog"}).json()["fields"]
+    assert inside["comment"]["total"] == 3 and [c["id"] for c in inside["comment"]["comments"]] == ids
+    assert inside["worklog"]["total"] == 1 and inside["worklog"]["worklogs"][0]["id"] == worklog
     logs = jira.get(rest(server, f"issue/{key}/worklog")).json()
     assert logs["total"] == 1 and logs["worklogs"][0]["timeSpent"] == "1h 30m"
     assert logs["worklogs"][0]["issueId"] == made[0]["id"] and logs["worklogs"][0]["id"] == worklog
