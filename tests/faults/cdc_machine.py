@@ -82,6 +82,7 @@ class ChangeCaptureMachine(RuleBasedStateMachine):
 
     PIPELINES: ClassVar[dict[str, str]] = {}
     TABLES: ClassVar[dict[str, str]] = {}
+    LOOKBACK: ClassVar[timedelta] = timedelta(minutes=10)  # the pipelines' window.lookback
     CONN_ID: ClassVar[str] = ""  # the source's Airflow connection (its circuit breaker is closed per sequence)
     env: Any = None  # (pipelines fixture, sandbox server), set by the test
 
@@ -122,6 +123,11 @@ class ChangeCaptureMachine(RuleBasedStateMachine):
 
     def inspect_run(self, dag_id: str, plan: dict[str, Any]) -> None:
         """Source-specific checks of a successful run's plan (before the comparison)."""
+
+    def change_now(self, dag_id: str, data: Any) -> dict[str, datetime]:
+        """Change a few of ``dag_id``'s records at the source's current time (marking them ``fresh``);
+        returns their new stamps."""
+        raise NotImplementedError
 
     # -- the state between sequences ------------------------------------------------------------------
     def fresh_warehouse(self) -> None:
@@ -179,11 +185,15 @@ class ChangeCaptureMachine(RuleBasedStateMachine):
         interval: tuple[datetime, datetime] | None = None,
         conf: dict[str, Any] | None = None,
         label: str | None = None,
-    ) -> None:
-        """One run of ``dag_id`` with ``fault``; it must succeed, then the comparison must hold.
+        unread: dict[str, datetime] | None = None,
+    ) -> Any:
+        """One run of ``dag_id`` with ``fault``; it must succeed, then the comparison must hold. Returns the
+        run (None when a backfill's interval ran already).
 
         ``scheduled``: the last complete 15-minute interval (a manual catch-up when that one ran already);
-        ``backfill``: a drawn interval since the sequence began (skipped when it ran already)."""
+        ``backfill``: a drawn interval since the sequence began (skipped when it ran already).
+        ``unread``: records the run changes while it reads (page hooks) with stamps inside its window that
+        it may have paged past already: late for the next run, whatever this one's window covers."""
         workers = None
         if interval is not None:
             pass  # the caller chose it (and recorded it in self.scheduled)
@@ -199,7 +209,7 @@ class ChangeCaptureMachine(RuleBasedStateMachine):
             start = start.replace(minute=start.minute // 15 * 15, second=0, microsecond=0)
             interval = (start, start + timedelta(seconds=INTERVAL_S))
             if (dag_id, interval[0]) in self.scheduled:
-                return
+                return None
             self.scheduled.add((dag_id, interval[0]))
         if fault == "kill":
             task_id, point = data.draw(st.sampled_from(KILL_POINTS))
@@ -215,9 +225,10 @@ class ChangeCaptureMachine(RuleBasedStateMachine):
             # A failpoint on a path the run does not take (a COPY or a part upload of nothing) never fires.
             assert len(run.killed) <= 1
             event("worker killed, task retried" if run.killed else "failpoint not reached (nothing staged)")
-        self.after_run(dag_id, run)
+        self.after_run(dag_id, run, unread)
+        return run
 
-    def after_run(self, dag_id: str, run: Any) -> None:
+    def after_run(self, dag_id: str, run: Any, unread: dict[str, datetime] | None = None) -> None:
         """What the run's window covered is no longer late; then the comparison."""
         from lumina_integration.window import Window
 
@@ -234,6 +245,7 @@ class ChangeCaptureMachine(RuleBasedStateMachine):
             )
             self.missed[dag_id] -= repaired
         self.late[dag_id] = {i: stamp for i, stamp in self.late[dag_id].items() if i not in covered}
+        self.late[dag_id].update(unread or {})
         self.check(dag_id)
 
     def run_maintenance(self, dag_id: str) -> Any:
@@ -241,6 +253,52 @@ class ChangeCaptureMachine(RuleBasedStateMachine):
         self.runs += 1
         assert run.state == "success", f"{dag_id}: {run.states()}"
         return run
+
+    def clock_steps_back(self, dag_id: str, beyond: bool, minutes: int, change: bool, data: Any) -> None:
+        """The source's clock steps back behind the watermark (an NTP step, a restored host): by more than the
+        lookback (``beyond``), or inside it. Changes made meanwhile are stamped by that clock. Beyond the
+        lookback a continuing run must refuse to plan (issue 9, item 4: it read empty windows and said
+        nothing) and change nothing; inside it, it reads what it can. Then the clock is right again and
+        runs resume."""
+        watermark = self.p.watermark(dag_id)
+        if watermark is None:
+            return
+        now = self.source.now()
+        behind = watermark - (self.LOOKBACK + timedelta(minutes=minutes) if beyond else timedelta(minutes=minutes % 9))
+        back = (now - behind).total_seconds()
+        before, alerts = self.fingerprint(dag_id), len(self.p.alerts.messages())
+        self.source.advance(-back)
+        if change:
+            stamps = self.change_now(dag_id, data)
+            if stamps:
+                self.late[dag_id].update(stamps)
+                if beyond:
+                    self.missed[dag_id].update(stamps)
+                    event(
+                        "changes while the clock was behind, below the lookback",
+                        records="missed updates made",
+                        count=len(stamps),
+                    )
+        run = self.p.run(dag_id)  # manual: continues from the watermark
+        self.runs += 1
+        if beyond:
+            event("source clock behind the watermark by more than the lookback")
+            plan = run.task_instance("plan")
+            assert run.state == "failed" and str(plan.state) == "failed", (
+                f"{dag_id}: the source clock {self.source.now().isoformat()} is {back:.0f} s back, behind the "
+                f"watermark {watermark.isoformat()} by more than the lookback, and the run went on: {run.states()}, "
+                f"plan: {run.xcom('plan')}"
+            )
+            assert plan.try_number == 1, "a clock behind the watermark is not retried"
+            assert self.fingerprint(dag_id) == before, "a refused run changed the warehouse"
+            [alert] = [m["text"] for m in self.p.alerts.messages()[alerts:]]
+            assert f"{dag_id}.plan failed" in alert and "lookback" in alert and "clock" in alert, alert
+        else:
+            event("source clock behind the watermark inside the lookback")
+            assert run.state == "success", f"{dag_id} with the clock {back:.0f} s back: {run.states()}"
+            self.after_run(dag_id, run)
+        self.source.advance(back + 61)  # right again (and past the safety lag)
+        self.run_dag(dag_id, "manual", "none", label="run after the clock is right again")
 
     def reconciled(self, dag_id: str) -> tuple[int, int]:
         """After a reconcile (it compares versions: every record whose stamp the warehouse does not hold is

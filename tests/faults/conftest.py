@@ -1,5 +1,5 @@
-"""Fault tests: real DAG runs of the Salesforce pipelines (tasks inline or in worker processes that get
-killed) against the sandbox org, moto's S3 server and the real Postgres."""
+"""Fault tests: real DAG runs of the Salesforce, ServiceNow and Jira pipelines (tasks inline or in worker
+processes that get killed) against the sandboxes, moto's S3 server and the real Postgres."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ INTERVAL = timedelta(minutes=15)
 
 @dataclass
 class Pipelines:
-    """The DAGs, the warehouse schema and the org of one test."""
+    """The DAGs, the warehouse schema and the sandbox state (``org``: a Salesforce org, a ServiceNow or Jira
+    instance) of one test."""
 
     bag: Any
     engine: Any
@@ -135,17 +136,29 @@ def alert_sink() -> Iterator[Any]:
     sink.stop()
 
 
+# The connections whose circuit breakers a test may open.
+SOURCE_CONNECTIONS = ("salesforce_default", "servicenow_default", "jira_default")
+
+
 @pytest.fixture
-def pipelines(
-    s3: Any, pg_schema: tuple[Any, str], fault_dag_bag: Any, salesforce: Any, alert_sink: Any
-) -> Iterator[Pipelines]:
-    """The 1,200-account org (first loads over Bulk 2.0), a fresh warehouse schema and an empty lake."""
+def warehouse_runs(s3: Any, pg_schema: tuple[Any, str], fault_dag_bag: Any, alert_sink: Any) -> Iterator[Pipelines]:
+    """A fresh warehouse schema, an empty lake and the DAGs; ``org``: the sandbox's state (an org, an instance),
+    set by the test or the fixture that names its source."""
     from airflow_runs import close_breaker
 
     engine, schema = pg_schema
     use_warehouse(schema)
     _empty_bucket(s3, LAKE)
-    close_breaker()
+    for conn_id in SOURCE_CONNECTIONS:
+        close_breaker(conn_id)
     alert_sink.clear()
-    yield Pipelines(bag=fault_dag_bag, engine=engine, schema=schema, org=salesforce.org, alerts=alert_sink)
-    close_breaker()
+    yield Pipelines(bag=fault_dag_bag, engine=engine, schema=schema, org=None, alerts=alert_sink)
+    for conn_id in SOURCE_CONNECTIONS:
+        close_breaker(conn_id)
+
+
+@pytest.fixture
+def pipelines(warehouse_runs: Pipelines, salesforce: Any) -> Pipelines:
+    """The 1,200-account org (first loads over Bulk 2.0), a fresh warehouse schema and an empty lake."""
+    warehouse_runs.org = salesforce.org
+    return warehouse_runs

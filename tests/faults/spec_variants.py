@@ -1,10 +1,11 @@
 """A pipeline's DAGs as they would be if its spec's ``source.options`` held more (a user editing the YAML).
 
-The randomized change-capture test draws, per sequence, the account pipeline's transport: ``auto`` as
-shipped, or ``transport: rest``. The DAGs are built by the project's own factory from the very spec file
-in the DAGs folder with only the options changed (checked as ``lumina lint`` checks them), so every step
-runs exactly as it would for that YAML. Worker processes (``task_process.py``) build the same variants
-from ``LUMINA_FAULTS_SOURCE_OPTIONS`` (``{"<pipeline dag id>": {option: value}}``), which they inherit.
+The randomized change-capture tests run, e.g., the account pipeline with ``transport: rest`` (drawn per
+sequence) and the ServiceNow and Jira pipelines with small pages (so that a window spans several). The DAGs are
+built by the project's own factory from the very spec file in the DAGs folder with only the options changed
+(checked as ``lumina lint`` checks them), so every step runs exactly as it would for that YAML. Worker processes
+(``task_process.py``) build the same variants from ``LUMINA_FAULTS_SOURCE_OPTIONS`` (``{"<pipeline dag id>":
+{option: value}}``), which they inherit.
 """
 
 from __future__ import annotations
@@ -17,19 +18,28 @@ from typing import Any
 ENV = "LUMINA_FAULTS_SOURCE_OPTIONS"
 
 
-def pipeline_dags(dag_id: str, options: dict[str, Any]) -> dict[str, Any]:
-    """The incremental and maintenance DAGs of spec ``dag_id`` with ``options`` over its ``source.options``."""
-    from lumina_integration.factory.dag_builder import build_dag, build_maintenance_dags, check_pipeline
-    from lumina_integration.factory.spec import PipelineSpec
+def loaded_spec(dag_id: str) -> Any:
+    """The ``LoadedSpec`` (path and validated spec) of pipeline ``dag_id`` in the DAGs folder."""
     from lumina_integration.factory.specs import LoadedSpec, iter_specs
 
     dags_dir = Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
     found = [i for i in iter_specs(dags_dir) if isinstance(i, LoadedSpec) and i.spec.dag_id == dag_id]
     if not found:
         raise LookupError(f"no valid pipeline spec with dag_id {dag_id!r} under {dags_dir.name}/")
-    data = found[0].spec.model_dump(mode="json")
+    return found[0]
+
+
+def pipeline_dags(dag_id: str, options: dict[str, Any]) -> dict[str, Any]:
+    """The incremental and maintenance DAGs of spec ``dag_id`` with ``options`` over its ``source.options``."""
+    from lumina_integration.factory.dag_builder import build_dag, build_maintenance_dags, check_pipeline
+    from lumina_integration.factory.spec import PipelineSpec
+    from lumina_integration.factory.specs import LoadedSpec
+
+    dags_dir = Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
+    found = loaded_spec(dag_id)
+    data = found.spec.model_dump(mode="json")
     data["source"]["options"] = {**data["source"]["options"], **options}
-    loaded = LoadedSpec(found[0].path, PipelineSpec.model_validate(data))
+    loaded = LoadedSpec(found.path, PipelineSpec.model_validate(data))
     mapping = check_pipeline(loaded, dags_dir)  # the options are validated as lint validates them
     shown = loaded.path.relative_to(dags_dir.parent)
     dags = [build_dag(loaded.spec, mapping, shown), *build_maintenance_dags(loaded.spec, mapping, shown)]

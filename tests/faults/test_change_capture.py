@@ -79,6 +79,7 @@ class ChangeCapture(ChangeCaptureMachine):
     PIPELINES = PIPELINES
     TABLES = {"salesforce_account": "customer", "salesforce_contact": "contact"}
     CONN_ID = "salesforce_default"
+    LOOKBACK = LOOKBACK
 
     def __init__(self) -> None:
         self.org = self.env[1].org
@@ -235,59 +236,22 @@ class ChangeCapture(ChangeCaptureMachine):
         data=st.data(),
     )
     def source_clock_steps_back(self, dag_id: str, beyond: bool, minutes: int, change: bool, data: Any) -> None:
-        """The org's clock steps back behind the watermark (an NTP step, a restored host): by more than the
-        lookback (``beyond``), or inside it. Changes made meanwhile are stamped by that clock. Beyond the
-        lookback a continuing run must refuse to plan (issue 9, item 4: it read empty windows and said
-        nothing) and change nothing; inside it, it reads what it can. Then the clock is right again and
-        runs resume."""
-        watermark = self.p.watermark(dag_id)
-        if watermark is None:
-            return
-        now = self.org.now()
-        behind = watermark - (LOOKBACK + timedelta(minutes=minutes) if beyond else timedelta(minutes=minutes % 9))
-        back = (now - behind).total_seconds()
-        before, alerts = self.fingerprint(dag_id), len(self.p.alerts.messages())
-        self.org.advance(-back)
-        if change:
-            sobject = PIPELINES[dag_id]
-            ids = self._stamped_at_or_before(sobject, self._ids(data, sobject), self.org.now())
-            if ids:
-                field = "Phone" if sobject == "Account" else "Title"
-                self.org.update(sobject, [{"Id": i, field: f"behind{self.runs}"} for i in ids])
-                self.fresh(sobject, ids)
-                from lumina_sandbox.salesforce.compare import normal
+        """The org's clock steps back behind the watermark, by more than the lookback (``beyond``) or inside
+        it (``ChangeCaptureMachine.clock_steps_back``; issue 9, item 4)."""
+        self.clock_steps_back(dag_id, beyond, minutes, change, data)
 
-                stamps = {
-                    r["Id"]: normal(r["SystemModstamp"]) for r in self.org.truth(sobject, ["Id", "SystemModstamp"])
-                }
-                self.late[dag_id].update({i: stamps[i] for i in ids})
-                if beyond:
-                    self.missed[dag_id].update(ids)
-                    event(
-                        "changes while the clock was behind, below the lookback",
-                        records="missed updates made",
-                        count=len(ids),
-                    )
-        run = self.p.run(dag_id)  # manual: continues from the watermark
-        self.runs += 1
-        if beyond:
-            event("source clock behind the watermark by more than the lookback")
-            plan = run.task_instance("plan")
-            assert run.state == "failed" and str(plan.state) == "failed", (
-                f"{dag_id}: the source clock {self.org.now().isoformat()} is {back:.0f} s back, behind the "
-                f"watermark {watermark.isoformat()} by more than the lookback, and the run went on: {run.states()}, "
-                f"plan: {run.xcom('plan')}"
-            )
-            assert plan.try_number == 1, "a clock behind the watermark is not retried"
-            assert self.fingerprint(dag_id) == before, "a refused run changed the warehouse"
-            [alert] = [m["text"] for m in self.p.alerts.messages()[alerts:]]
-            assert f"{dag_id}.plan failed" in alert and "lookback" in alert and "clock" in alert, alert
-        else:
-            event("source clock behind the watermark inside the lookback")
-            assert run.state == "success", f"{dag_id} with the clock {back:.0f} s back: {run.states()}"
-            self.after_run(dag_id, run)
-        self.org.advance(back + 61)  # right again (and past the safety lag)
-        self.run_dag(dag_id, "manual", "none", label="run after the clock is right again")
+    def change_now(self, dag_id: str, data: Any) -> dict[str, datetime]:
+        sobject = PIPELINES[dag_id]
+        ids = self._stamped_at_or_before(sobject, self._ids(data, sobject), self.org.now())
+        if not ids:
+            return {}
+        field = "Phone" if sobject == "Account" else "Title"
+        self.org.update(sobject, [{"Id": i, field: f"behind{self.runs}"} for i in ids])
+        self.fresh(sobject, ids)
+        from lumina_sandbox.salesforce.compare import normal
+
+        stamps = {r["Id"]: normal(r["SystemModstamp"]) for r in self.org.truth(sobject, ["Id", "SystemModstamp"])}
+        return {i: stamps[i] for i in ids}
 
     # -- source operations -----------------------------------------------------------------------------
     @rule(sobject=st.sampled_from(sorted(PIPELINES.values())), n=st.integers(1, 3))

@@ -6,6 +6,7 @@ Modules:
 - ``tls``: a throwaway CA, a server certificate for 127.0.0.1 and a client certificate (mutual TLS).
 - ``faults``: ``FaultRule``/``Faults``, injected faults matched per request category (status with
   ``Retry-After``, delay, dropped connection, token expiry); a system renders the error in its own shape.
+- ``app``: ``sandbox_app`` (the FastAPI app with the system's state and routers) and ``render_errors``.
 - ``edge``: ASGI helpers for a system's edge middleware (raw responses, header reading, a sender that
   stamps headers and can drop the connection mid-body).
 - ``hooks``: ``PageHook``/``PageHooks``, writes applied when the n-th list request of a paged read arrives.

@@ -1,8 +1,8 @@
 """``ControlClient``: the base of each sandbox's Python client of its control API (same verbs everywhere).
 
 A system's client sets ``prefix`` (where its control routes live) and ``system`` (its state folder name)
-and adds its data verbs; the clock, fault, request-count, session, settings, reset, credentials and status
-verbs are here.
+and adds its data verbs; the clock, fault, request-count, page-hook, session, settings, reset, credentials and
+status verbs are here.
 """
 
 from __future__ import annotations
@@ -120,6 +120,38 @@ class ControlClient:
     def expire_sessions(self) -> int:
         """Invalidate every issued access token; returns how many."""
         return int(self.call("POST", "sessions/expire")["expired"])
+
+    # -- page hooks (``common.hooks``) ----------------------------------------------------------------------------
+
+    def add_hook(
+        self,
+        table: str,
+        page: int = 2,
+        *,
+        update: list[dict[str, Any]] | None = None,
+        delete: list[str] | None = None,
+        create: list[dict[str, Any]] | None = None,
+        stamp: datetime | None = None,
+    ) -> dict[str, Any]:
+        """When the ``page``-th list request of ``table`` arrives (from now), first apply these writes (their
+        shape is the system's: see its ``on_page``)."""
+        body = {
+            "table": table,
+            "page": page,
+            "update": update or [],
+            "delete": delete or [],
+            "create": create or [],
+            "stamp": iso(stamp),
+        }
+        result: dict[str, Any] = self.call("POST", "hooks", body)
+        return result
+
+    def hooks(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self.call("GET", "hooks")
+        return result
+
+    def clear_hooks(self) -> None:
+        self.call("DELETE", "hooks")
 
     # -- the sandbox --------------------------------------------------------------------------------------------
 

@@ -6,7 +6,8 @@ bodies are JSON objects; datetimes are ISO-8601 text. Each system passes ``fail`
 
 The shared verbs (same paths under every system's prefix, used by ``common.control.ControlClient``):
 ``GET/POST clock`` (``{"now"}``; body ``{"advance": seconds}`` or ``{"set": iso}``), ``GET/POST/DELETE faults``,
-``GET/DELETE requests`` (per-category request counts).
+``GET/DELETE requests`` (per-category request counts), ``GET/POST/DELETE hooks`` (page hooks), ``GET status``,
+``POST settings``, ``POST reset`` and ``POST sessions/expire``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from lumina_sandbox.common.clock import SandboxClock, parse_iso
 from lumina_sandbox.common.faults import Faults
+from lumina_sandbox.common.hooks import PageHook, PageHooks
 
 CONTROL_HEADER = "X-Sandbox-Control-Key"
 FAULT_OPTIONS = frozenset({"status", "error_code", "message", "retry_after", "delay", "threshold", "times", "after"})
@@ -34,6 +36,24 @@ class Counts(Protocol):
     def request_counts(self) -> dict[str, int]: ...
 
     def reset_request_counts(self) -> None: ...
+
+
+class Hooked(Protocol):
+    hooks: PageHooks
+
+    def add_page_hook(self, spec: dict[str, Any]) -> PageHook: ...
+
+
+class Administered(Protocol):
+    generated: dict[str, int]
+
+    def status(self) -> dict[str, Any]: ...
+
+    def settings(self, **options: Any) -> dict[str, Any]: ...
+
+    def reset(self) -> None: ...
+
+    def expire_sessions(self) -> int: ...
 
 
 def key_checker(fail: Fail) -> Callable[[Request], None]:
@@ -131,6 +151,50 @@ def add_request_count_routes(router: APIRouter, counts: Callable[[Request], Coun
     async def reset_request_counts(request: Request) -> Response:
         counts(request).reset_request_counts()
         return render({}, 200)
+
+
+def add_hook_routes(router: APIRouter, state: Callable[[Request], Hooked], render: Render, fail: Fail) -> None:
+    """``GET hooks`` (the page hooks), ``POST hooks`` (add one: the system's ``add_page_hook`` body), ``DELETE``."""
+
+    @router.get("/hooks")
+    async def hooks(request: Request) -> Response:
+        return render([hook.as_dict() for hook in state(request).hooks.all()], 200)
+
+    @router.post("/hooks")
+    async def add_hook(request: Request) -> Response:
+        target, body = state(request), await json_body(request, fail)
+        hook = await run_blocking(lambda: target.add_page_hook(body), fail)
+        return render(hook.as_dict(), 200)
+
+    @router.delete("/hooks")
+    async def clear_hooks(request: Request) -> Response:
+        state(request).hooks.clear()
+        return render({}, 200)
+
+
+def add_admin_routes(router: APIRouter, state: Callable[[Request], Administered], render: Render, fail: Fail) -> None:
+    """``GET status``, ``POST settings`` (the system's options), ``POST reset`` (``{"generated"}``) and
+    ``POST sessions/expire`` (``{"expired"}``: how many access tokens were dropped)."""
+
+    @router.get("/status")
+    async def status(request: Request) -> Response:
+        target = state(request)
+        return render(await run_blocking(target.status, fail), 200)
+
+    @router.post("/settings")
+    async def settings(request: Request) -> Response:
+        target, body = state(request), await json_body(request, fail)
+        return render(await run_blocking(lambda: target.settings(**body), fail), 200)
+
+    @router.post("/reset")
+    async def reset(request: Request) -> Response:
+        target = state(request)
+        await run_blocking(target.reset, fail)
+        return render({"generated": target.generated}, 200)
+
+    @router.post("/sessions/expire")
+    async def expire_sessions(request: Request) -> Response:
+        return render({"expired": state(request).expire_sessions()}, 200)
 
 
 def control_router(prefix: str, fail: Fail) -> APIRouter:

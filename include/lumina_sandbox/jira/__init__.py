@@ -15,7 +15,9 @@ What it does as Jira does:
   default only ``id``/``key``/``self``; an unbounded query is 400. ``/rest/api/{2,3}/search`` answer 410 with
   Atlassian's CHANGE-2046 message. Page tokens are signed keyset cursors that expire (7 days, or on control)
   with a 400 in Jira's shape. Data Center: ``/rest/api/2/search`` with ``startAt``/``maxResults``/``total``
-  (offset paging), no v3 and no ``/search/jql`` (404 ``null for uri``).
+  (offset paging), no v3, no ``/search/jql`` and no ``/issue/{id}/changelog`` (404 ``null for uri``; its
+  ``expand=changelog`` shows every history). ``POST /search/approximate-count``
+  (Cloud) answers ``{"count"}`` for a bounded JQL.
 - JQL (``jql``): project, key/id, summary, status, issuetype, priority, resolution, users, labels, dates and
   custom fields (``cf[10010]``, ``customfield_10010``, or the name); ``AND``/``OR``/``NOT``/parentheses;
   quoted values with escapes; ``ORDER BY``; dates compared at the MINUTE (``updated > "2026-12-04 17:47"``
@@ -29,6 +31,8 @@ What it does as Jira does:
   ``POST /worklog/list``.
 - Bodies are ADF in v3 (mentions, non-ASCII text); datetimes ``2026-12-04T17:47:41.123+0000`` in the user's zone;
   writes stamp milliseconds and the generator makes many issues share an ``updated`` minute.
+- A tenth of the generated comments carry a role ``visibility``; the OAuth gateway path answers its own 401
+  ``{"code": 401, "message": "Unauthorized"}``.
 - Auth: basic (Cloud: e-mail + API token; Data Center: user + password), Data Center PATs, OAuth 2.0 bearer
   tokens (``POST /oauth/token``: ``client_credentials``/rotating ``refresh_token``; also served under
   ``/ex/jira/<cloud id>/``) expiring on the sandbox clock; 401 in Jira's shape. Rate limits: 429 with
@@ -48,7 +52,8 @@ Knowingly simpler than real Jira:
   the expired-token wording). ``maxResults`` caps at 100 with fields and 5,000 for ids/keys only; Jira may
   return fewer for large fields. ``expand`` supports ``changelog`` and ``names`` only.
 - REST v2 and Data Center bodies are ADF flattened to plain text (real: wiki markup); no ``renderedFields``.
-- ``/worklog/updated`` ignores ``expand=properties``; comment visibility/restrictions are not modelled.
+- ``/worklog/updated`` ignores ``expand=properties``; a comment's ``visibility`` (role or group) is shown but
+  not enforced (the one user sees every comment).
 - OAuth scopes are not checked; the token endpoint lives on the site (real: auth.atlassian.com). The rate limit
   is one rule for every account in fixed windows of the sandbox clock (real limits are cost-based and adaptive).
 """

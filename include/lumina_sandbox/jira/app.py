@@ -13,10 +13,11 @@ import re
 from typing import Any
 
 import orjson
-from fastapi import FastAPI, Request
+from fastapi import Request
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from lumina_sandbox.common.app import render_errors, sandbox_app
 from lumina_sandbox.common.clock import http_date
 from lumina_sandbox.common.edge import (
     ASGIApp,
@@ -39,6 +40,7 @@ JSON_TYPE = "application/json;charset=UTF-8"
 _REST = re.compile(r"/rest/api/(?:2|3|latest)/(?P<rest>.+)")
 CATEGORIES = {
     "search": "search",
+    "search/approximate-count": "search",
     "search/jql": "search",
     "field": "field",
     "serverInfo": "meta",
@@ -48,6 +50,7 @@ CATEGORIES = {
     "worklog/list": "worklog",
 }
 ANONYMOUS = frozenset({"serverInfo"})
+GATEWAY_UNAUTHORIZED = {"code": 401, "message": "Unauthorized"}
 
 
 def json_bytes(value: Any) -> bytes:
@@ -108,7 +111,7 @@ class SiteMiddleware:
         prefix = f"/ex/jira/{self.instance.cloud_id}"
         if self.instance.cloud and (path == prefix or path.startswith(prefix + "/")):
             rest = path[len(prefix) :] or "/"
-            return {**scope, "path": rest, "raw_path": rest.encode()}
+            return {**scope, "path": rest, "raw_path": rest.encode(), "jira_gateway": True}
         return scope
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -129,7 +132,9 @@ class SiteMiddleware:
                 extra["WWW-Authenticate"] = (
                     f'OAuth realm="{realm}"' if self.instance.cloud else 'Basic realm="protected-area"'
                 )
-                await respond(send, 401, json_bytes(not_authenticated().body()), self._stamp(extra), JSON_TYPE)
+                # api.atlassian.com (the OAuth apps' gateway) answers in its own shape, the site in Jira's
+                body = GATEWAY_UNAUTHORIZED if scope.get("jira_gateway") else not_authenticated().body()
+                await respond(send, 401, json_bytes(body), self._stamp(extra), JSON_TYPE)
                 return
             verdict = self.instance.rate_limit.check(account, self.instance.cloud)
             limit_headers = verdict.headers
@@ -156,20 +161,8 @@ def create_app(instance: Instance, control_key: str) -> ASGIApp:
     """The site's ASGI application; control calls need ``X-Sandbox-Control-Key: control_key``."""
     from lumina_sandbox.jira import routes_control, routes_rest
 
-    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
-    app.router.redirect_slashes = False
-    app.state.instance = instance
-    app.state.control_key = control_key
-    app.include_router(routes_rest.router)
-    app.include_router(routes_control.router)
-
-    @app.exception_handler(JiraError)
-    async def jira_error(request: Request, error: JiraError) -> Response:
-        return json_response(error.body(), error.status)
-
-    @app.exception_handler(OAuthError)
-    async def oauth_error(request: Request, error: OAuthError) -> Response:
-        return json_response(error.body(), error.status)
+    app = sandbox_app("instance", instance, control_key, [routes_rest.router, routes_control.router])
+    render_errors(app, [JiraError, OAuthError], json_response)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:

@@ -51,9 +51,18 @@ class JiraControl(ControlClient):
 
     # -- comments and worklogs --------------------------------------------------------------------------------
 
-    def add_comment(self, issue: str, body: Any, *, stamp: datetime | None = None, author: str | None = None) -> str:
-        """Comment on ``issue`` (id or key) with an ADF ``body`` (or text); returns the comment id."""
-        payload = {"issue": issue, "body": body, "stamp": iso(stamp), "author": author}
+    def add_comment(
+        self,
+        issue: str,
+        body: Any,
+        *,
+        stamp: datetime | None = None,
+        author: str | None = None,
+        visibility: dict[str, str] | None = None,
+    ) -> str:
+        """Comment on ``issue`` (id or key) with an ADF ``body`` (or text), restricted by ``visibility``
+        (``{"type": "role" | "group", "value": name}``) if given; returns the comment id."""
+        payload = {"issue": issue, "body": body, "stamp": iso(stamp), "author": author, "visibility": visibility}
         return str(self.call("POST", "comments/create", payload)["id"])
 
     def update_comment(self, comment_id: str, body: Any, *, stamp: datetime | None = None) -> int:
@@ -148,23 +157,7 @@ class JiraControl(ControlClient):
     ) -> dict[str, Any]:
         """When the ``page``-th list request of ``kind`` (issues: a search page) arrives, first apply these issue
         writes (``update``: ``{"key": ..., field: value}``; ``delete``: ids or keys; ``create``: field values)."""
-        body = {
-            "table": kind,
-            "page": page,
-            "update": update or [],
-            "delete": delete or [],
-            "create": create or [],
-            "stamp": iso(stamp),
-        }
-        result: dict[str, Any] = self.call("POST", "hooks", body)
-        return result
-
-    def hooks(self) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = self.call("GET", "hooks")
-        return result
-
-    def clear_hooks(self) -> None:
-        self.call("DELETE", "hooks")
+        return self.add_hook(kind, page, update=update, delete=delete, create=create, stamp=stamp)
 
     def settings(self, **options: Any) -> dict[str, Any]:
         """deployment ("cloud" | "datacenter"), time_zone, page_token_ttl, inline_changelog_limit,

@@ -22,7 +22,7 @@ ID_ONLY_MAX = 5000
 CHANGELOG_MAX = 100
 CHILD_MAX = 5000
 FEED_PAGE = 1000
-COMMENT_COLUMNS = "id, issue_id, created, updated, author, update_author, body"
+COMMENT_COLUMNS = "id, issue_id, created, updated, author, update_author, body, visibility"
 WORKLOG_COLUMNS = "id, issue_id, started, created, updated, author, update_author, seconds, comment"
 HISTORY_COLUMNS = "id, created, author, items"
 
@@ -181,6 +181,15 @@ def search_jql(instance: Instance, api: int, options: dict[str, Any]) -> dict[st
     if "names" in expand:
         body["names"] = {f: instance.catalog.get(f).name for f in fields}  # type: ignore[union-attr]
     return body
+
+
+def approximate_count(instance: Instance, options: dict[str, Any]) -> dict[str, Any]:
+    """``POST /rest/api/3/search/approximate-count`` (Cloud): ``{"count": n}`` for a bounded JQL (exact here;
+    Jira's may lag its index). ``ORDER BY`` is read and ignored."""
+    query = _query(instance, str(options.get("jql") or ""))
+    if not query.bounded:
+        raise bad_request(UNBOUNDED)
+    return {"count": int(instance.store.scalar(f"SELECT COUNT(*) FROM issues WHERE {query.where}", query.params))}
 
 
 def search_offset(instance: Instance, api: int, options: dict[str, Any]) -> dict[str, Any]:

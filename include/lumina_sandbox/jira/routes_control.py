@@ -2,7 +2,8 @@
 
 Every call needs ``X-Sandbox-Control-Key`` (401 without it). Datetimes are ISO-8601 text; ``stamp`` sets the
 time of a write (default the sandbox's now). ``JiraControl`` is the Python client of these endpoints. Shared
-with every sandbox (``common.routes_control``): ``clock``, ``faults``, ``requests``.
+with every sandbox (``common.routes_control``): ``clock``, ``faults``, ``requests``, ``hooks``, ``status``,
+``settings``, ``reset``, ``sessions/expire``.
 """
 
 from __future__ import annotations
@@ -42,12 +43,8 @@ async def _run(call: Callable[[], Any]) -> Any:
 common.add_clock_routes(router, lambda request: _instance(request).clock, _render, control_error)
 common.add_fault_routes(router, lambda request: _instance(request).faults, _render, control_error)
 common.add_request_count_routes(router, _instance, _render)
-
-
-@router.get("/status")
-async def status(request: Request) -> Response:
-    instance = _instance(request)
-    return json_response(await _run(instance.status))
+common.add_hook_routes(router, _instance, _render, control_error)
+common.add_admin_routes(router, _instance, _render, control_error)
 
 
 @router.get("/credentials")
@@ -105,7 +102,7 @@ async def create_comment(request: Request) -> Response:
     instance, body = _instance(request), await _body(request)
     made = await _run(
         lambda: instance.writer.add_comment(
-            body["issue"], body.get("body", ""), moment(body.get("stamp")), body.get("author")
+            body["issue"], body.get("body", ""), moment(body.get("stamp")), body.get("author"), body.get("visibility")
         )
     )
     return json_response({"id": made})
@@ -185,11 +182,6 @@ async def deleted(kind: str, request: Request) -> Response:
     return json_response(sorted(await _run(lambda: instance.deleted_ids(kind)), key=int))
 
 
-@router.post("/sessions/expire")
-async def expire_sessions(request: Request) -> Response:
-    return json_response({"expired": _instance(request).expire_sessions()})
-
-
 @router.post("/oauth/tokens")
 async def issue_token(request: Request) -> Response:
     instance, body = _instance(request), await _body(request)
@@ -212,34 +204,3 @@ async def rate_limit(request: Request) -> Response:
         )
     )
     return json_response(instance.rate_limit.describe())
-
-
-@router.get("/hooks")
-async def hooks(request: Request) -> Response:
-    return json_response([hook.as_dict() for hook in _instance(request).hooks.all()])
-
-
-@router.post("/hooks")
-async def add_hook(request: Request) -> Response:
-    instance, body = _instance(request), await _body(request)
-    hook = await _run(lambda: instance.add_page_hook(body))
-    return json_response(hook.as_dict())
-
-
-@router.delete("/hooks")
-async def clear_hooks(request: Request) -> Response:
-    _instance(request).hooks.clear()
-    return json_response({})
-
-
-@router.post("/settings")
-async def settings(request: Request) -> Response:
-    instance, body = _instance(request), await _body(request)
-    return json_response(await _run(lambda: instance.settings(**body)))
-
-
-@router.post("/reset")
-async def reset(request: Request) -> Response:
-    instance = _instance(request)
-    await _run(instance.reset)
-    return json_response({"generated": instance.generated})

@@ -136,6 +136,14 @@ async def search_jql(version: str, request: Request) -> Response:
     return json_response(await _run(lambda: reads.search_jql(instance, api, options)))
 
 
+@router.post(PREFIX + "/search/approximate-count")
+async def approximate_count(version: str, request: Request) -> Response:
+    _api(request, version, cloud_only=True)
+    instance = _instance(request)
+    options = await _options(request)
+    return json_response(await _run(lambda: reads.approximate_count(instance, options)))
+
+
 @router.get(PREFIX + "/issue/{id_or_key}")
 async def issue(version: str, id_or_key: str, request: Request) -> Response:
     api, instance = _api(request, version), _instance(request)
@@ -155,7 +163,7 @@ async def delete_issue(version: str, id_or_key: str, request: Request) -> Respon
 
 @router.get(PREFIX + "/issue/{id_or_key}/changelog")
 async def changelog(version: str, id_or_key: str, request: Request) -> Response:
-    api, instance = _api(request, version), _instance(request)
+    api, instance = _api(request, version, cloud_only=True), _instance(request)  # DC: expand=changelog only
     options = await _options(request)
     return json_response(await _run(lambda: reads.changelog(instance, api, id_or_key, options)))
 

@@ -15,10 +15,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Request
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from lumina_sandbox.common.app import render_errors, sandbox_app
 from lumina_sandbox.common.edge import (
     ASGIApp,
     DroppedConnection,
@@ -205,27 +206,9 @@ def create_app(org: Org, control_key: str) -> ASGIApp:
     from lumina_sandbox.salesforce import routes_auth, routes_bulk, routes_bulk1, routes_control, routes_rest
     from lumina_sandbox.salesforce.bulk1 import AsyncApiError
 
-    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
-    app.router.redirect_slashes = False
-    app.state.org = org
-    app.state.control_key = control_key
-    app.include_router(routes_auth.router)
-    app.include_router(routes_rest.router)
-    app.include_router(routes_bulk.router)
-    app.include_router(routes_bulk1.router)
-    app.include_router(routes_control.router)
-
-    @app.exception_handler(ApiError)
-    async def api_error(request: Request, error: ApiError) -> Response:
-        return json_response(error.body(), error.status)
-
-    @app.exception_handler(AsyncApiError)
-    async def async_api_error(request: Request, error: AsyncApiError) -> Response:
-        return json_response(error.body(), error.status)
-
-    @app.exception_handler(OAuthError)
-    async def oauth_error(request: Request, error: OAuthError) -> Response:
-        return json_response(error.body(), error.status)
+    routers = [routes_auth.router, routes_rest.router, routes_bulk.router, routes_bulk1.router, routes_control.router]
+    app = sandbox_app("org", org, control_key, routers)
+    render_errors(app, [ApiError, AsyncApiError, OAuthError], json_response)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:

@@ -12,10 +12,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Request
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from lumina_sandbox.common.app import render_errors, sandbox_app
 from lumina_sandbox.common.clock import http_date
 from lumina_sandbox.common.edge import (
     ASGIApp,
@@ -141,21 +142,9 @@ def create_app(instance: Instance, control_key: str) -> ASGIApp:
     """The instance's ASGI application; control calls need ``X-Sandbox-Control-Key: control_key``."""
     from lumina_sandbox.servicenow import routes_control, routes_oauth, routes_table
 
-    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
-    app.router.redirect_slashes = False
-    app.state.instance = instance
-    app.state.control_key = control_key
-    app.include_router(routes_oauth.router)
-    app.include_router(routes_table.router)
-    app.include_router(routes_control.router)
-
-    @app.exception_handler(SnowError)
-    async def snow_error(request: Request, error: SnowError) -> Response:
-        return json_response(error.body(), error.status)
-
-    @app.exception_handler(OAuthError)
-    async def oauth_error(request: Request, error: OAuthError) -> Response:
-        return json_response(error.body(), error.status)
+    routers = [routes_oauth.router, routes_table.router, routes_control.router]
+    app = sandbox_app("instance", instance, control_key, routers)
+    render_errors(app, [SnowError, OAuthError], json_response)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:

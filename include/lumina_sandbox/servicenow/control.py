@@ -93,23 +93,7 @@ class ServiceNowControl(ControlClient):
         stamp: datetime | None = None,
     ) -> dict[str, Any]:
         """When the ``page``-th list request on ``table`` arrives (from now), first apply these writes."""
-        body = {
-            "table": table,
-            "page": page,
-            "update": update or [],
-            "delete": delete or [],
-            "create": create or [],
-            "stamp": iso(stamp),
-        }
-        result: dict[str, Any] = self.call("POST", "hooks", body)
-        return result
-
-    def hooks(self) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = self.call("GET", "hooks")
-        return result
-
-    def clear_hooks(self) -> None:
-        self.call("DELETE", "hooks")
+        return self.add_hook(table, page, update=update, delete=delete, create=create, stamp=stamp)
 
     def settings(self, **options: Any) -> dict[str, Any]:
         """access_token_ttl, refresh_token_ttl, rotate_refresh_tokens, invalid_query ("ignore"|"no_rows"),

@@ -3,7 +3,7 @@
 Every call needs ``X-Sandbox-Control-Key`` (401 without it). Datetimes are ISO-8601 text; ``stamp`` sets the
 ``sys_updated_on`` (and ``sys_created_on``) of a write, default the instance's now. ``ServiceNowControl`` is the
 Python client of these endpoints. Shared with every sandbox (``common.routes_control``): ``clock``, ``faults``,
-``requests``.
+``requests``, ``hooks``, ``status``, ``settings``, ``reset``, ``sessions/expire``.
 """
 
 from __future__ import annotations
@@ -43,11 +43,8 @@ async def _run(call: Callable[[], Any]) -> Any:
 common.add_clock_routes(router, lambda request: _instance(request).clock, _render, control_error)
 common.add_fault_routes(router, lambda request: _instance(request).faults, _render, control_error)
 common.add_request_count_routes(router, _instance, _render)
-
-
-@router.get("/status")
-async def status(request: Request) -> Response:
-    return json_response(_instance(request).status())
+common.add_hook_routes(router, _instance, _render, control_error)
+common.add_admin_routes(router, _instance, _render, control_error)
 
 
 @router.get("/credentials")
@@ -129,45 +126,9 @@ async def count(table: str, request: Request) -> Response:
     return json_response({"count": await _run(lambda: instance.count(table))})
 
 
-@router.post("/sessions/expire")
-async def expire_sessions(request: Request) -> Response:
-    return json_response({"expired": _instance(request).expire_sessions()})
-
-
 @router.post("/rate_limit")
 async def rate_limit(request: Request) -> Response:
     instance, body = _instance(request), await _body(request)
     per_hour = body.get("per_hour")
     instance.rate_limit.set(None if per_hour is None else int(per_hour))
     return json_response({"per_hour": instance.rate_limit.per_hour, "rule": instance.rate_limit.rule_sys_id})
-
-
-@router.get("/hooks")
-async def hooks(request: Request) -> Response:
-    return json_response([hook.as_dict() for hook in _instance(request).hooks.all()])
-
-
-@router.post("/hooks")
-async def add_hook(request: Request) -> Response:
-    instance, body = _instance(request), await _body(request)
-    hook = await _run(lambda: instance.add_page_hook(body))
-    return json_response(hook.as_dict())
-
-
-@router.delete("/hooks")
-async def clear_hooks(request: Request) -> Response:
-    _instance(request).hooks.clear()
-    return json_response({})
-
-
-@router.post("/settings")
-async def settings(request: Request) -> Response:
-    instance, body = _instance(request), await _body(request)
-    return json_response(await _run(lambda: instance.settings(**body)))
-
-
-@router.post("/reset")
-async def reset(request: Request) -> Response:
-    instance = _instance(request)
-    await _run(instance.reset)
-    return json_response({"generated": instance.generated})

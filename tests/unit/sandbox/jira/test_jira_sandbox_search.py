@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
-from jira_client import rest, search, search_all
+from jira_sandbox_client import rest, search, search_all
 
 from lumina_sandbox.jira.server import JiraServer
 from lumina_sandbox.jira.times import jira_text, parse_jira_text
@@ -175,3 +175,11 @@ def test_jql_forms_agree_with_the_truth(jira: requests.Session, server: JiraServ
     }[jql]
     found = {i["id"] for i in search_all(jira, server, jql=jql, maxResults=100)[0]}
     assert found == {r["id"] for r in truth if expected(r)}
+
+
+def test_approximate_count(jira: requests.Session, server: JiraServer) -> None:
+    response = jira.post(rest(server, "search/approximate-count"), json={"jql": "project = OPS"})
+    assert response.status_code == 200
+    assert response.json() == {"count": sum(1 for r in server.control.truth("issues") if r["project"] == "OPS")}
+    unbounded = jira.post(rest(server, "search/approximate-count"), json={"jql": ""})
+    assert unbounded.status_code == 400
