@@ -119,6 +119,7 @@ lock: $(BIN)/.installed
 stop:
 	-$(BIN)/python -m lumina_sandbox.s3_server stop
 	-$(BIN)/python -m lumina_sandbox.salesforce stop
+	-$(BIN)/python -m lumina_sandbox.servicenow stop
 
 clean: stop
 	rm -rf $(STATE)
