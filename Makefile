@@ -120,6 +120,7 @@ stop:
 	-$(BIN)/python -m lumina_sandbox.s3_server stop
 	-$(BIN)/python -m lumina_sandbox.salesforce stop
 	-$(BIN)/python -m lumina_sandbox.servicenow stop
+	-$(BIN)/python -m lumina_sandbox.jira stop
 
 clean: stop
 	rm -rf $(STATE)

@@ -25,12 +25,12 @@ from lumina_sandbox.common.edge import (
     Receive,
     Scope,
     Send,
-    apply_fault,
     as_headers,
+    expiring,
+    fault_or_forward,
     header,
     install_quiet_drops,
     respond,
-    stamping_sender,
 )
 from lumina_sandbox.jira.auth import OAuthError
 from lumina_sandbox.jira.errors import JiraError, not_authenticated
@@ -50,6 +50,7 @@ CATEGORIES = {
     "worklog/list": "worklog",
 }
 ANONYMOUS = frozenset({"serverInfo"})
+GATEWAY_UNAUTHORIZED = {"code": 401, "message": "Unauthorized"}
 
 
 def json_bytes(value: Any) -> bytes:
@@ -110,7 +111,7 @@ class SiteMiddleware:
         prefix = f"/ex/jira/{self.instance.cloud_id}"
         if self.instance.cloud and (path == prefix or path.startswith(prefix + "/")):
             rest = path[len(prefix) :] or "/"
-            return {**scope, "path": rest, "raw_path": rest.encode()}
+            return {**scope, "path": rest, "raw_path": rest.encode(), "jira_gateway": True}
         return scope
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -131,7 +132,9 @@ class SiteMiddleware:
                 extra["WWW-Authenticate"] = (
                     f'OAuth realm="{realm}"' if self.instance.cloud else 'Basic realm="protected-area"'
                 )
-                await respond(send, 401, json_bytes(not_authenticated().body()), self._stamp(extra), JSON_TYPE)
+                # api.atlassian.com (the OAuth apps' gateway) answers in its own shape, the site in Jira's
+                body = GATEWAY_UNAUTHORIZED if scope.get("jira_gateway") else not_authenticated().body()
+                await respond(send, 401, json_bytes(body), self._stamp(extra), JSON_TYPE)
                 return
             verdict = self.instance.rate_limit.check(account, self.instance.cloud)
             limit_headers = verdict.headers
@@ -141,17 +144,9 @@ class SiteMiddleware:
                 return
             scope = {**scope, "state": {**scope.get("state", {}), "account": account}}
         fault = self.instance.faults.take(category) if category != "control" else None
-
-        def expire() -> Any:
-            if token:
-                self.instance.auth.invalidate(token)
-            return not_authenticated().body()
-
-        outcome = await apply_fault(fault, send, self._stamp(limit_headers), json_bytes, JSON_TYPE, expire)
-        if outcome == "answered":
-            return
-        drop = outcome == "drop"
-        await self.app(scope, receive, stamping_sender(send, lambda: self._stamp(limit_headers), drop))
+        expire = expiring(self.instance.auth.invalidate, token, not_authenticated().body())
+        stamp = lambda: self._stamp(limit_headers)  # noqa: E731 - the stamp of every response of this request
+        await fault_or_forward(fault, self.app, scope, receive, send, stamp, json_bytes, JSON_TYPE, expire)
 
 
 def create_app(instance: Instance, control_key: str) -> ASGIApp:

@@ -22,7 +22,7 @@ ID_ONLY_MAX = 5000
 CHANGELOG_MAX = 100
 CHILD_MAX = 5000
 FEED_PAGE = 1000
-COMMENT_COLUMNS = "id, issue_id, created, updated, author, update_author, body"
+COMMENT_COLUMNS = "id, issue_id, created, updated, author, update_author, body, visibility"
 WORKLOG_COLUMNS = "id, issue_id, started, created, updated, author, update_author, seconds, comment"
 HISTORY_COLUMNS = "id, created, author, items"
 
@@ -118,10 +118,14 @@ def _render(
         issue = view.issue(row[:6], fields, comments, worklogs)
         if "changelog" in expand:
             issue["changelog"] = inline_changelog(instance, view, int(row[0]))
-        if "names" in expand:
-            issue["names"] = {f: instance.catalog.get(f).name for f in fields}  # type: ignore[union-attr]
         issues.append(issue)
     return issues
+
+
+def names(instance: Instance, fields: list[str]) -> dict[str, str]:
+    """``expand=names``: each returned field's display name (beside the issues of a search, in an issue)."""
+    catalog = {f.id: f.name for f in instance.catalog.all()}
+    return {f: catalog[f] for f in fields if f in catalog}
 
 
 def _query(instance: Instance, text: str) -> jql.Query:
@@ -179,7 +183,7 @@ def search_jql(instance: Instance, api: int, options: dict[str, Any]) -> dict[st
         body["nextPageToken"] = instance.tokens.issue(text, list(rows[-1][6:]), instance.now_ms())
     body["isLast"] = not more
     if "names" in expand:
-        body["names"] = {f: instance.catalog.get(f).name for f in fields}  # type: ignore[union-attr]
+        body["names"] = names(instance, fields)
     return body
 
 
@@ -230,7 +234,11 @@ def issue(instance: Instance, api: int, id_or_key: str, options: dict[str, Any])
     row = issue_row(instance, id_or_key)
     fields = selected_fields(instance, split(options.get("fields")), "*all")
     view = renderer(instance, api)
-    return _render(instance, view, [row], fields, split(options.get("expand")))[0]
+    expand = split(options.get("expand"))
+    found = _render(instance, view, [row], fields, expand)[0]
+    if "names" in expand:
+        found["names"] = names(instance, fields)
+    return found
 
 
 def changelog(instance: Instance, api: int, id_or_key: str, options: dict[str, Any]) -> dict[str, Any]:

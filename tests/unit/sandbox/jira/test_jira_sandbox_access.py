@@ -6,7 +6,7 @@ import json
 
 import pytest
 import requests
-from jira_client import http_session, rest, search
+from jira_sandbox_client import http_session, rest, search
 
 from lumina_sandbox.jira.connection import airflow_connection
 from lumina_sandbox.jira.server import JiraServer
@@ -34,6 +34,8 @@ def test_oauth_tokens_expire_on_the_sandbox_clock(server: JiraServer) -> None:
     assert session.get(f"{server.base_url}/ex/jira/{cloud_id}/rest/api/3/myself").status_code == 200
     server.control.advance(3601)
     assert session.get(rest(server, "myself")).status_code == 401
+    expired = session.get(f"{server.base_url}/ex/jira/{cloud_id}/rest/api/3/myself")
+    assert expired.status_code == 401 and expired.json() == {"code": 401, "message": "Unauthorized"}
     refused = http_session(server).post(
         f"{server.base_url}/oauth/token",
         json={"grant_type": "client_credentials", "client_id": creds.client_id, "client_secret": "nope"},

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import requests
-from jira_client import rest, search
+from jira_sandbox_client import rest, search
 
 from lumina_sandbox.jira.server import JiraServer
 
@@ -86,6 +86,12 @@ def test_comments_and_worklogs_pages(jira: requests.Session, server: JiraServer)
     assert page["comments"][0]["body"]["type"] == "doc"
     rest_page = jira.get(rest(server, f"issue/{key}/comment"), params={"startAt": 2}).json()
     assert [c["id"] for c in rest_page["comments"]] == ids[2:]
+    restricted = server.control.add_comment(key, "team only", visibility={"type": "role", "value": "Developers"})
+    shown = jira.get(rest(server, f"issue/{key}/comment"), params={"startAt": 3}).json()["comments"]
+    assert [c["id"] for c in shown] == [restricted]
+    assert shown[0]["visibility"] == {"type": "role", "value": "Developers", "identifier": "Developers"}
+    assert "visibility" not in page["comments"][0]
+    server.control.delete_comment(restricted)
     inside = jira.get(rest(server, f"issue/{key}"), params={"fields": "comment,worklog"}).json()["fields"]
     assert inside["comment"]["total"] == 3 and [c["id"] for c in inside["comment"]["comments"]] == ids
     assert inside["worklog"]["total"] == 1 and inside["worklog"]["worklogs"][0]["id"] == worklog
@@ -140,3 +146,11 @@ def test_server_info_and_myself(jira: requests.Session, server: JiraServer) -> N
     assert info["deploymentType"] == "Cloud" and info["baseUrl"] == server.base_url
     me = jira.get(rest(server, "myself")).json()
     assert me["emailAddress"] == server.credentials.email and me["accountId"]
+
+
+def test_expand_names_beside_the_issues(jira: requests.Session, server: JiraServer) -> None:
+    page = search(jira, server, jql="project = ENG", fields=["summary", "customfield_10010"], expand="names")
+    assert page["names"] == {"summary": "Summary", "customfield_10010": "Story Points"}
+    assert all("names" not in issue for issue in page["issues"])
+    one = jira.get(rest(server, f"issue/{page['issues'][0]['id']}"), params={"fields": "status", "expand": "names"})
+    assert one.json()["names"] == {"status": "Status"}
