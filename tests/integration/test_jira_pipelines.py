@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from lumina_sandbox.jira import compare
+
 pytestmark = pytest.mark.integration
 
 # pipeline -> (object, canonical table, cursor column)
@@ -75,6 +77,9 @@ def assert_equal(harness: Any, control: Any, dag_id: str) -> None:
         f"{dag_id}: {len(missing)} missing {missing[:3]}, {len(extra)} not deleted {extra[:3]}, "
         f"{len(differ)} differ {differ[:3]}"
     )
+    # Value for value, as the demo's verdict compares (lumina_sandbox.jira.compare).
+    verdict = compare.compare(harness.engine, harness.schema, control, dag_id)
+    assert verdict.equal, f"{dag_id}: {verdict.describe()}; e.g. {verdict.differing[:1]}"
 
 
 def run_ok(harness: Any, dag_id: str) -> dict[str, Any]:
