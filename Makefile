@@ -119,6 +119,8 @@ lock: $(BIN)/.installed
 stop:
 	-$(BIN)/python -m lumina_sandbox.s3_server stop
 	-$(BIN)/python -m lumina_sandbox.salesforce stop
+	-$(BIN)/python -m lumina_sandbox.servicenow stop
+	-$(BIN)/python -m lumina_sandbox.jira stop
 
 clean: stop
 	rm -rf $(STATE)

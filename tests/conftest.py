@@ -159,3 +159,33 @@ def salesforce(salesforce_server: Any) -> Iterator[Any]:
     os.environ["AIRFLOW_CONN_SALESFORCE_DEFAULT"] = json.dumps(salesforce_server.connection)
     yield salesforce_server
     salesforce_server.org.faults.clear()
+
+
+# Several pages per pipeline at the pipelines' page size, ties on sys_updated_on, audited and unaudited tables.
+SERVICENOW_INSTANCE = {"core_company": 40, "sys_user": 160, "incident": 1400, "sc_req_item": 240, "change_request": 120}
+
+
+@pytest.fixture(scope="session")
+def servicenow_server() -> Iterator[Any]:
+    """The ServiceNow sandbox instance (HTTPS on loopback) for the whole session."""
+    from lumina_sandbox.servicenow.instance import Instance
+    from lumina_sandbox.servicenow.server import ServiceNowServer
+
+    with ServiceNowServer(Instance.generate(seed=17, counts=SERVICENOW_INSTANCE)) as server:
+        yield server
+    server.instance.close()
+
+
+@pytest.fixture
+def servicenow(servicenow_server: Any) -> Iterator[Any]:
+    """The sandbox instance back in its generated state, and ``servicenow_default`` pointing at it (basic auth)."""
+    from lumina_sandbox.servicenow.connection import airflow_connection
+
+    servicenow_server.instance.reset()
+    credentials = {**servicenow_server.credentials.as_dict(), "instance_url": servicenow_server.base_url}
+    servicenow_server.connection = airflow_connection(credentials, servicenow_server.ca_path)
+    os.environ["AIRFLOW_CONN_SERVICENOW_DEFAULT"] = json.dumps(servicenow_server.connection)
+    yield servicenow_server
+    servicenow_server.instance.faults.clear()
+    servicenow_server.instance.hooks.clear()
+    servicenow_server.instance.rate_limit.set(None)

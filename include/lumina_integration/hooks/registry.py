@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
@@ -145,10 +146,15 @@ def maintenance_gaps(name: str) -> dict[str, str]:
     Judged on the class (:data:`~lumina_integration.hooks.capabilities.MAINTENANCE_NEEDS`), without
     connecting, so DAG parsing and ``lumina lint`` refuse a run that would otherwise fail only when it runs.
     """
+    return dict(_maintenance_gaps(adapter_info(name)))
+
+
+@cache  # once per registration and process: DAG parsing asks for every spec
+def _maintenance_gaps(info: AdapterInfo) -> tuple[tuple[str, str], ...]:
     from lumina_integration.hooks.capabilities import missing_maintenance
 
-    info = adapter_info(name)
-    return missing_maintenance(hook_class(name), info.maintenance, resource_level=info.resource_level)
+    hook: type = _import(info.hook_class)
+    return tuple(missing_maintenance(hook, info.maintenance, resource_level=info.resource_level).items())
 
 
 def build_adapter(name: str, conn_id: str) -> SourceAdapter:

@@ -31,6 +31,8 @@ What it does as Jira does:
   ``POST /worklog/list``.
 - Bodies are ADF in v3 (mentions, non-ASCII text); datetimes ``2026-12-04T17:47:41.123+0000`` in the user's zone;
   writes stamp milliseconds and the generator makes many issues share an ``updated`` minute.
+- A tenth of the generated comments carry a role ``visibility``; the OAuth gateway path answers its own 401
+  ``{"code": 401, "message": "Unauthorized"}``.
 - Auth: basic (Cloud: e-mail + API token; Data Center: user + password), Data Center PATs, OAuth 2.0 bearer
   tokens (``POST /oauth/token``: ``client_credentials``/rotating ``refresh_token``; also served under
   ``/ex/jira/<cloud id>/``) expiring on the sandbox clock; 401 in Jira's shape. Rate limits: 429 with
@@ -50,7 +52,8 @@ Knowingly simpler than real Jira:
   the expired-token wording). ``maxResults`` caps at 100 with fields and 5,000 for ids/keys only; Jira may
   return fewer for large fields. ``expand`` supports ``changelog`` and ``names`` only.
 - REST v2 and Data Center bodies are ADF flattened to plain text (real: wiki markup); no ``renderedFields``.
-- ``/worklog/updated`` ignores ``expand=properties``; comment visibility/restrictions are not modelled.
+- ``/worklog/updated`` ignores ``expand=properties``; a comment's ``visibility`` (role or group) is shown but
+  not enforced (the one user sees every comment).
 - OAuth scopes are not checked; the token endpoint lives on the site (real: auth.atlassian.com). The rate limit
   is one rule for every account in fixed windows of the sandbox clock (real limits are cost-based and adaptive).
 """

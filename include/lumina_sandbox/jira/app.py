@@ -50,6 +50,7 @@ CATEGORIES = {
     "worklog/list": "worklog",
 }
 ANONYMOUS = frozenset({"serverInfo"})
+GATEWAY_UNAUTHORIZED = {"code": 401, "message": "Unauthorized"}
 
 
 def json_bytes(value: Any) -> bytes:
@@ -110,7 +111,7 @@ class SiteMiddleware:
         prefix = f"/ex/jira/{self.instance.cloud_id}"
         if self.instance.cloud and (path == prefix or path.startswith(prefix + "/")):
             rest = path[len(prefix) :] or "/"
-            return {**scope, "path": rest, "raw_path": rest.encode()}
+            return {**scope, "path": rest, "raw_path": rest.encode(), "jira_gateway": True}
         return scope
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -131,7 +132,9 @@ class SiteMiddleware:
                 extra["WWW-Authenticate"] = (
                     f'OAuth realm="{realm}"' if self.instance.cloud else 'Basic realm="protected-area"'
                 )
-                await respond(send, 401, json_bytes(not_authenticated().body()), self._stamp(extra), JSON_TYPE)
+                # api.atlassian.com (the OAuth apps' gateway) answers in its own shape, the site in Jira's
+                body = GATEWAY_UNAUTHORIZED if scope.get("jira_gateway") else not_authenticated().body()
+                await respond(send, 401, json_bytes(body), self._stamp(extra), JSON_TYPE)
                 return
             verdict = self.instance.rate_limit.check(account, self.instance.cloud)
             limit_headers = verdict.headers

@@ -51,9 +51,18 @@ class JiraControl(ControlClient):
 
     # -- comments and worklogs --------------------------------------------------------------------------------
 
-    def add_comment(self, issue: str, body: Any, *, stamp: datetime | None = None, author: str | None = None) -> str:
-        """Comment on ``issue`` (id or key) with an ADF ``body`` (or text); returns the comment id."""
-        payload = {"issue": issue, "body": body, "stamp": iso(stamp), "author": author}
+    def add_comment(
+        self,
+        issue: str,
+        body: Any,
+        *,
+        stamp: datetime | None = None,
+        author: str | None = None,
+        visibility: dict[str, str] | None = None,
+    ) -> str:
+        """Comment on ``issue`` (id or key) with an ADF ``body`` (or text), restricted by ``visibility``
+        (``{"type": "role" | "group", "value": name}``) if given; returns the comment id."""
+        payload = {"issue": issue, "body": body, "stamp": iso(stamp), "author": author, "visibility": visibility}
         return str(self.call("POST", "comments/create", payload)["id"])
 
     def update_comment(self, comment_id: str, body: Any, *, stamp: datetime | None = None) -> int:

@@ -57,6 +57,7 @@ LABEL_SETS = [
 COMPONENT_SETS = [[], ["api"], ["db"], ["ui", "auth"], ["api", "db"]]
 POINTS = [1.0, 2.0, 3.0, 5.0, 8.0, 13.0, None, None]
 CUSTOMERS = ["ACME GmbH", "Globex", "Initech", "Umbrella Ltd.", None, None]
+RESTRICTED = '{"type":"role","value":"Developers","identifier":"Developers"}'
 POOL = 64  # distinct generated bodies and changelog items: picked per record (generation speed)
 
 
@@ -184,7 +185,8 @@ def generate(writer: Writer, count: int, rng: random.Random, now_ms: int) -> int
             moment = created + int(unit() * span)
             edited = moment + int(unit() * (updated - moment)) if unit() < 0.2 else moment
             author = pick(people)
-            comments.append((next(comment_ids), issue_id, moment, edited, author, author, pick(bodies)))
+            shown = RESTRICTED if unit() < 0.1 else None  # a tenth are restricted to a project role
+            comments.append((next(comment_ids), issue_id, moment, edited, author, author, pick(bodies), shown))
         for _ in range(pick(worklog_counts)):
             moment = created + int(unit() * span)
             author = pick(people)
@@ -205,7 +207,9 @@ def generate(writer: Writer, count: int, rng: random.Random, now_ms: int) -> int
     writer.store.insert("issues", ("id", "project", "num", "created", "updated", "data"), issues)
     writer.store.insert("histories", ("id", "issue_id", "created", "author", "items"), histories)
     writer.store.insert(
-        "comments", ("id", "issue_id", "created", "updated", "author", "update_author", "body"), comments
+        "comments",
+        ("id", "issue_id", "created", "updated", "author", "update_author", "body", "visibility"),
+        comments,
     )
     writer.store.insert(
         "worklogs",

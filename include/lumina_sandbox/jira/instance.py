@@ -136,9 +136,19 @@ class Instance(SandboxState):
             ]
         if kind == "comments":
             rows = self.store.query(
-                "SELECT id, issue_id, created, updated, author, update_author, body FROM comments ORDER BY id"
+                "SELECT id, issue_id, created, updated, author, update_author, body, visibility "
+                "FROM comments ORDER BY id"
             )
-            names: tuple[str, ...] = ("id", "issue_id", "created", "updated", "author", "update_author", "body")
+            names: tuple[str, ...] = (
+                "id",
+                "issue_id",
+                "created",
+                "updated",
+                "author",
+                "update_author",
+                "body",
+                "visibility",
+            )
         elif kind == "worklogs":
             rows = self.store.query(
                 "SELECT id, issue_id, started, created, updated, author, update_author, seconds, comment "
@@ -154,7 +164,7 @@ class Instance(SandboxState):
         for row in rows:
             record = dict(zip(names, row, strict=True))
             record["id"], record["issue_id"] = str(record["id"]), str(record["issue_id"])
-            for name in ("body", "comment", "items"):
+            for name in ("body", "comment", "items", "visibility"):
                 if isinstance(record.get(name), str):
                     record[name] = orjson.loads(record[name])
             out.append(record)

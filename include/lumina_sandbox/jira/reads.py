@@ -22,7 +22,7 @@ ID_ONLY_MAX = 5000
 CHANGELOG_MAX = 100
 CHILD_MAX = 5000
 FEED_PAGE = 1000
-COMMENT_COLUMNS = "id, issue_id, created, updated, author, update_author, body"
+COMMENT_COLUMNS = "id, issue_id, created, updated, author, update_author, body, visibility"
 WORKLOG_COLUMNS = "id, issue_id, started, created, updated, author, update_author, seconds, comment"
 HISTORY_COLUMNS = "id, created, author, items"
 

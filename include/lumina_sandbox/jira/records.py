@@ -218,17 +218,31 @@ class Writer:
             raise KeyError(f"no issue {id_or_key}")
         return found[0]
 
-    def add_comment(self, id_or_key: str | int, body: Any, stamp: Any = None, author: str | None = None) -> str:
+    def add_comment(
+        self,
+        id_or_key: str | int,
+        body: Any,
+        stamp: Any = None,
+        author: str | None = None,
+        visibility: dict[str, str] | None = None,
+    ) -> str:
+        """Comment on an issue; ``visibility`` restricts it (``{"type": "role", "value": "Developers"}``)."""
         with self.store.lock:
             issue_id = self._issue_id(id_or_key)
             moment = self.stamp_ms(stamp)
             (comment_id,) = self.next_ids("comments")
             who = author or self.me
             document = adf.text_doc(body) if isinstance(body, str) else body
+            shown: str | None = None
+            if visibility is not None:
+                if set(visibility) - {"type", "value", "identifier"} or visibility.get("type") not in ("role", "group"):
+                    raise ValueError("visibility is {'type': 'role'|'group', 'value': name}")
+                restriction = {**visibility, "identifier": visibility.get("identifier", visibility["value"])}
+                shown = orjson.dumps(restriction).decode()
             self.store.insert(
                 "comments",
-                ("id", "issue_id", "created", "updated", "author", "update_author", "body"),
-                [(comment_id, issue_id, moment, moment, who, who, orjson.dumps(document).decode())],
+                ("id", "issue_id", "created", "updated", "author", "update_author", "body", "visibility"),
+                [(comment_id, issue_id, moment, moment, who, who, orjson.dumps(document).decode(), shown)],
             )
             self.touch(issue_id, moment)
             return str(comment_id)

@@ -233,8 +233,8 @@ class Renderer:
     # -- comments, worklogs, histories -------------------------------------------------------------------------
 
     def comment(self, row: tuple[Any, ...]) -> dict[str, Any]:
-        """A comment (``row``: id, issue_id, created, updated, author, update_author, body)."""
-        cid, issue_id, created, updated, author, update_author, body = row
+        """A comment (``row``: id, issue_id, created, updated, author, update_author, body, visibility)."""
+        cid, issue_id, created, updated, author, update_author, body, visibility = row
         out = {
             "self": f"{self.rest}/issue/{issue_id}/comment/{cid}",
             "id": str(cid),
@@ -244,6 +244,8 @@ class Renderer:
             "created": self.when(created),
             "updated": self.when(updated),
         }
+        if visibility is not None:
+            out["visibility"] = orjson.loads(visibility)  # {"type": "role"|"group", "value", "identifier"}
         if self.cloud:
             out["jsdPublic"] = True
         return out

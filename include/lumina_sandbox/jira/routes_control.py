@@ -102,7 +102,7 @@ async def create_comment(request: Request) -> Response:
     instance, body = _instance(request), await _body(request)
     made = await _run(
         lambda: instance.writer.add_comment(
-            body["issue"], body.get("body", ""), moment(body.get("stamp")), body.get("author")
+            body["issue"], body.get("body", ""), moment(body.get("stamp")), body.get("author"), body.get("visibility")
         )
     )
     return json_response({"id": made})

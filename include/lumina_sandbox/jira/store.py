@@ -28,7 +28,7 @@ CREATE TABLE histories (
 CREATE INDEX ix_histories_issue ON histories (issue_id, id);
 CREATE TABLE comments (
     id INTEGER PRIMARY KEY, issue_id INTEGER NOT NULL, created INTEGER NOT NULL, updated INTEGER NOT NULL,
-    author TEXT, update_author TEXT, body TEXT NOT NULL);
+    author TEXT, update_author TEXT, body TEXT NOT NULL, visibility TEXT);
 CREATE INDEX ix_comments_issue ON comments (issue_id, id);
 CREATE TABLE worklogs (
     id INTEGER PRIMARY KEY, issue_id INTEGER NOT NULL, started INTEGER NOT NULL, created INTEGER NOT NULL,

@@ -75,3 +75,26 @@ def test_view_links_salesforce_accounts_to_sap_customers(pg_schema: tuple[Any, s
     # Leading zeros do not matter (4711 = 0000004711); deleted accounts and other systems do not link.
     assert [tuple(r) for r in links] == [("001A", "0000000042"), ("001B", "0000004711")]
     assert [tuple(r) for r in activity] == [("001A", 2, 1), ("001B", 0, 0)]
+
+
+def test_view_links_servicenow_companies_to_sap_and_salesforce(pg_schema: tuple[Any, str]) -> None:
+    engine, schema = pg_schema
+    with engine.begin() as conn:
+        _setup(conn, schema)
+        conn.execute(
+            text(
+                f"""INSERT INTO "{schema}".customer VALUES
+                ('servicenow', 'c0ffee00c0ffee00c0ffee00c0ffee00', 'Acme (ITSM)', '42', false),
+                ('servicenow', 'deadbeefdeadbeefdeadbeefdeadbeef', 'No ERP number', NULL, false),
+                ('servicenow', 'feedfacefeedfacefeedfacefeedface', 'Deleted company', '4711', true)"""
+            )
+        )
+    apply_xref(engine, schema, load_xref("customer"))
+    with engine.connect() as conn:
+        links = conn.execute(
+            text(f"""SELECT link, right_id FROM "{schema}".customer_xref WHERE left_system = 'servicenow' ORDER BY 1""")
+        ).all()
+    assert [tuple(r) for r in links] == [
+        ("servicenow_company_to_salesforce_account", "001A"),
+        ("servicenow_company_to_sap_customer", "0000000042"),
+    ]

@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from snow_reads import connection
 
 from lumina_integration.hooks.servicenow.hook import ServiceNowHook
-from lumina_sandbox.servicenow.connection import airflow_connection
 from lumina_sandbox.servicenow.instance import Instance
 from lumina_sandbox.servicenow.server import ServiceNowServer
 
@@ -39,11 +39,6 @@ def _clean_instance(request: pytest.FixtureRequest) -> Iterator[None]:
         instance.clock.reset()
         instance.rate_limit.set(None)
         instance.settings(access_token_ttl=1800, rotate_refresh_tokens=False, invalid_query="ignore", max_limit=100_000)
-
-
-def connection(server: ServiceNowServer, auth: str = "basic", **kwargs: Any) -> dict[str, Any]:
-    creds = {**server.credentials.as_dict(), "instance_url": server.base_url}
-    return airflow_connection(creds, server.ca_path, auth=auth, **kwargs)
 
 
 Connect = Callable[..., ServiceNowHook]

@@ -11,6 +11,14 @@ from lumina_integration.hooks.servicenow.hook import ServiceNowHook
 from lumina_integration.window import Window
 
 
+def connection(server: Any, auth: str = "basic", **kwargs: Any) -> dict[str, Any]:
+    """The ``servicenow`` connection to ``server`` as the sandbox's connection helper (the demo's) writes it."""
+    from lumina_sandbox.servicenow.connection import airflow_connection
+
+    creds = {**server.credentials.as_dict(), "instance_url": server.base_url}
+    return airflow_connection(creds, server.ca_path, auth=auth, **kwargs)
+
+
 def everything(h: ServiceNowHook) -> Window:
     return Window(None, h.server_now() + timedelta(seconds=1))
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from jira_client import SMALL, http_session
+from jira_sandbox_client import SMALL, http_session
 
 from lumina_sandbox.jira.instance import Instance
 from lumina_sandbox.jira.server import JiraServer

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
+import pytest
 import requests
-from jira_client import http_session, rest, search
+from jira_sandbox_client import http_session, rest, search
 
 from lumina_sandbox.jira.connection import airflow_connection
 from lumina_sandbox.jira.server import JiraServer
@@ -31,6 +34,8 @@ def test_oauth_tokens_expire_on_the_sandbox_clock(server: JiraServer) -> None:
     assert session.get(f"{server.base_url}/ex/jira/{cloud_id}/rest/api/3/myself").status_code == 200
     server.control.advance(3601)
     assert session.get(rest(server, "myself")).status_code == 401
+    expired = session.get(f"{server.base_url}/ex/jira/{cloud_id}/rest/api/3/myself")
+    assert expired.status_code == 401 and expired.json() == {"code": 401, "message": "Unauthorized"}
     refused = http_session(server).post(
         f"{server.base_url}/oauth/token",
         json={"grant_type": "client_credentials", "client_id": creds.client_id, "client_secret": "nope"},
@@ -133,3 +138,45 @@ def http_session_with(server: JiraServer) -> requests.Session:
     session = http_session(server)
     session.auth = server.basic_auth
     return session
+
+
+def test_the_providers_jira_hook_on_the_sandbox_connection(server: JiraServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The official provider's JiraHook, built from the connection we write, as on a real Cloud site: reads work,
+    and its legacy ``jql()`` (``/rest/api/2/search``) meets the 410 of CHANGE-2046."""
+    from airflow.providers.atlassian.jira.hooks.jira import JiraHook
+    from requests import HTTPError
+
+    connection = airflow_connection(server.control.credentials(), server.ca_path)
+    monkeypatch.setenv("AIRFLOW_CONN_JIRA_DEFAULT", json.dumps(connection))
+    client = JiraHook().get_conn()
+    assert client.myself()["accountId"] == server.control.credentials()["account_id"]
+    assert client.get_server_info()["deploymentType"] == "Cloud"
+    with pytest.raises(HTTPError) as removed:
+        client.jql("project = ENG")
+    assert removed.value.response.status_code == 410
+
+
+def test_data_center_through_atlassian_client_and_token_bucket_headers(server: JiraServer) -> None:
+    from atlassian import Jira
+
+    server.control.settings(deployment="datacenter")
+    connection = airflow_connection(server.control.credentials(), server.ca_path)
+    assert connection["login"] == server.credentials.username
+    client = Jira(
+        url=connection["host"],
+        username=connection["login"],
+        password=connection["password"],
+        verify_ssl=connection["extra"]["verify"],
+    )
+    found = client.jql("project = WEB ORDER BY key ASC", fields=["summary"], start=0, limit=10)
+    assert found["total"] == sum(1 for r in server.control.truth("issues") if r["project"] == "WEB")
+    assert len(found["issues"]) == 10 and isinstance(found["issues"][0]["fields"]["summary"], str)
+    server.control.set_rate_limit(1, window=30)
+    session = http_session(server)
+    session.auth = (connection["login"], connection["password"])
+    first, second = session.get(rest(server, "myself", 2)), session.get(rest(server, "myself", 2))
+    assert first.status_code == 200 and first.headers["X-RateLimit-Interval-Seconds"] == "30"
+    assert second.status_code == 429 and "X-RateLimit-FillRate" in second.headers and second.headers["Retry-After"]
+    assert "RateLimit-Reason" not in second.headers  # a Cloud header
+    bearer = airflow_connection(server.control.credentials(), server.ca_path, auth="bearer")
+    assert bearer["password"] == server.credentials.personal_access_token and bearer["login"] is None

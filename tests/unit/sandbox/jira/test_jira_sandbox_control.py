@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from jira_client import http_session, rest, search
+from jira_sandbox_client import http_session, rest, search
 
 from lumina_integration.environment import jira_port
 from lumina_sandbox.jira import demo, runner

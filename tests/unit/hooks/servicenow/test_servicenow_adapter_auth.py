@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import connection
-from snow_reads import live, read
+from snow_reads import connection, live, read
 
 from lumina_integration.hooks.base import StopRun
 from lumina_integration.hooks.rest.client import RestError

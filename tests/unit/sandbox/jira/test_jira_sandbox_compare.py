@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import requests
-from jira_client import rest, search_all
+from jira_sandbox_client import rest, search_all
 from sqlalchemy import Engine, create_engine, text
 
 from lumina_sandbox.jira import adf, compare

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
-from jira_client import rest, search, search_all
+from jira_sandbox_client import rest, search, search_all
 
 from lumina_sandbox.jira.server import JiraServer
 from lumina_sandbox.jira.times import jira_text, parse_jira_text

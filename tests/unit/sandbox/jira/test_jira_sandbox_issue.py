@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import requests
-from jira_client import rest, search
+from jira_sandbox_client import rest, search
 
 from lumina_sandbox.jira.server import JiraServer
 
@@ -86,6 +86,12 @@ def test_comments_and_worklogs_pages(jira: requests.Session, server: JiraServer)
     assert page["comments"][0]["body"]["type"] == "doc"
     rest_page = jira.get(rest(server, f"issue/{key}/comment"), params={"startAt": 2}).json()
     assert [c["id"] for c in rest_page["comments"]] == ids[2:]
+    restricted = server.control.add_comment(key, "team only", visibility={"type": "role", "value": "Developers"})
+    shown = jira.get(rest(server, f"issue/{key}/comment"), params={"startAt": 3}).json()["comments"]
+    assert [c["id"] for c in shown] == [restricted]
+    assert shown[0]["visibility"] == {"type": "role", "value": "Developers", "identifier": "Developers"}
+    assert "visibility" not in page["comments"][0]
+    server.control.delete_comment(restricted)
     inside = jira.get(rest(server, f"issue/{key}"), params={"fields": "comment,worklog"}).json()["fields"]
     assert inside["comment"]["total"] == 3 and [c["id"] for c in inside["comment"]["comments"]] == ids
     assert inside["worklog"]["total"] == 1 and inside["worklog"]["worklogs"][0]["id"] == worklog
