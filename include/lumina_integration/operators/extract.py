@@ -73,6 +73,7 @@ class ExtractOperator(PipelineStepOperator):
         return ExtractResult(manifest.uri, manifest.rows, len(sources)).to_xcom()
 
     def _batches(self, adapter: SourceAdapter, plan: Plan) -> Iterator[pa.RecordBatch]:
+        from lumina_integration.hooks.base import StopRun
         from lumina_integration.hooks.capabilities import ReadsColumns, Reconciles, supports
         from lumina_integration.warehouse.state import loaded_versions
 
@@ -82,7 +83,7 @@ class ExtractOperator(PipelineStepOperator):
             return
         if plan.mode == "refresh":
             if not supports(adapter, ReadsColumns):  # the registry refuses such a registration at parse time
-                raise TypeError(f"the {spec.source.type} adapter cannot refresh (no read_columns)")
+                raise StopRun(f"the {spec.source.type} adapter cannot refresh (it has no read_columns)")
             yield from adapter.read_columns(spec.source.object, plan.refresh.fields if plan.refresh else [], options)
             return
         if plan.fields:

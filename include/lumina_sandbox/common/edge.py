@@ -2,7 +2,8 @@
 
 A system's middleware sorts a request into a category, checks its credentials, applies the fault ``Faults.take``
 returns (``apply_fault``) and wraps ``send`` with ``stamping_sender`` so every response carries the sandbox
-clock's ``Date`` (and the system's rate-limit headers), replacing what the routes set.
+clock's ``Date`` (and the system's rate-limit headers), replacing what the routes set; ``fault_or_forward`` does
+the last two in one call (``expiring`` builds its token-expiry answer).
 """
 
 from __future__ import annotations
@@ -139,3 +140,32 @@ async def apply_fault(
     if rule.kind == "delay":
         await asyncio.sleep(rule.delay)
     return "drop" if rule.kind == "drop" else "pass"
+
+
+def expiring(invalidate: Callable[[str], Any], token: str, body: Any) -> Callable[[], Any]:
+    """The ``expire`` of ``apply_fault``: drop the caller's ``token`` (if it sent one), then answer ``body``."""
+
+    def expire() -> Any:
+        if token:
+            invalidate(token)
+        return body
+
+    return expire
+
+
+async def fault_or_forward(
+    rule: FaultRule | None,
+    app: ASGIApp,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    stamp: Callable[[], Headers],
+    encode: Callable[[Any], bytes],
+    content_type: str,
+    expire: Callable[[], Any],
+) -> None:
+    """Apply ``rule`` (``apply_fault``); unless it answered, pass the request to ``app`` with every response
+    stamped by ``stamp`` (and cut mid-body for a ``drop``)."""
+    outcome = await apply_fault(rule, send, stamp(), encode, content_type, expire)
+    if outcome != "answered":
+        await app(scope, receive, stamping_sender(send, stamp, outcome == "drop"))

@@ -25,12 +25,12 @@ from lumina_sandbox.common.edge import (
     Receive,
     Scope,
     Send,
-    apply_fault,
     as_headers,
+    expiring,
+    fault_or_forward,
     header,
     install_quiet_drops,
     respond,
-    stamping_sender,
 )
 from lumina_sandbox.jira.auth import OAuthError
 from lumina_sandbox.jira.errors import JiraError, not_authenticated
@@ -144,17 +144,9 @@ class SiteMiddleware:
                 return
             scope = {**scope, "state": {**scope.get("state", {}), "account": account}}
         fault = self.instance.faults.take(category) if category != "control" else None
-
-        def expire() -> Any:
-            if token:
-                self.instance.auth.invalidate(token)
-            return not_authenticated().body()
-
-        outcome = await apply_fault(fault, send, self._stamp(limit_headers), json_bytes, JSON_TYPE, expire)
-        if outcome == "answered":
-            return
-        drop = outcome == "drop"
-        await self.app(scope, receive, stamping_sender(send, lambda: self._stamp(limit_headers), drop))
+        expire = expiring(self.instance.auth.invalidate, token, not_authenticated().body())
+        stamp = lambda: self._stamp(limit_headers)  # noqa: E731 - the stamp of every response of this request
+        await fault_or_forward(fault, self.app, scope, receive, send, stamp, json_bytes, JSON_TYPE, expire)
 
 
 def create_app(instance: Instance, control_key: str) -> ASGIApp:

@@ -118,20 +118,23 @@ def _render(
         issue = view.issue(row[:6], fields, comments, worklogs)
         if "changelog" in expand:
             issue["changelog"] = inline_changelog(instance, view, int(row[0]))
-        if "names" in expand:
-            issue["names"] = {f: instance.catalog.get(f).name for f in fields}  # type: ignore[union-attr]
         issues.append(issue)
     return issues
 
 
-def _query(instance: Instance, text: str) -> jql.Query:
+def names(instance: Instance, fields: list[str]) -> dict[str, str]:
+    """``expand=names``: each returned field's display name (beside the issues of a search, in an issue)."""
+    catalog = {f.id: f.name for f in instance.catalog.all()}
+    return {f: catalog[f] for f in fields if f in catalog}
+
+
+def read_jql(instance: Instance, text: str) -> jql.Query:
     def key_to_id(project: str, number: int) -> int | None:
         found = instance.store.scalar("SELECT id FROM issues WHERE project = ? AND num = ?", (project, number))
         return int(found) if found is not None else None
 
-    return jql.read(
-        text, instance.catalog, instance.now_ms(), instance.time_zone, instance.me(), instance.user_id, key_to_id
-    )
+    site = jql.Site(instance.now_ms(), instance.time_zone, instance.me(), instance.user_id, key_to_id)
+    return jql.read(text, instance.catalog, site)
 
 
 def _order_sql(order: list[tuple[str, bool]]) -> str:
@@ -153,7 +156,7 @@ def _after(order: list[tuple[str, bool]], values: list[Any]) -> tuple[str, list[
 def search_jql(instance: Instance, api: int, options: dict[str, Any]) -> dict[str, Any]:
     """``/rest/api/3/search/jql`` (Cloud): ``issues``, ``nextPageToken`` while more follow, ``isLast``; no total."""
     text = str(options.get("jql") or "")
-    query = _query(instance, text)
+    query = read_jql(instance, text)
     if not query.bounded:
         raise bad_request(UNBOUNDED)
     fields = selected_fields(instance, split(options.get("fields")), "id")
@@ -179,14 +182,14 @@ def search_jql(instance: Instance, api: int, options: dict[str, Any]) -> dict[st
         body["nextPageToken"] = instance.tokens.issue(text, list(rows[-1][6:]), instance.now_ms())
     body["isLast"] = not more
     if "names" in expand:
-        body["names"] = {f: instance.catalog.get(f).name for f in fields}  # type: ignore[union-attr]
+        body["names"] = names(instance, fields)
     return body
 
 
 def approximate_count(instance: Instance, options: dict[str, Any]) -> dict[str, Any]:
     """``POST /rest/api/3/search/approximate-count`` (Cloud): ``{"count": n}`` for a bounded JQL (exact here;
     Jira's may lag its index). ``ORDER BY`` is read and ignored."""
-    query = _query(instance, str(options.get("jql") or ""))
+    query = read_jql(instance, str(options.get("jql") or ""))
     if not query.bounded:
         raise bad_request(UNBOUNDED)
     return {"count": int(instance.store.scalar(f"SELECT COUNT(*) FROM issues WHERE {query.where}", query.params))}
@@ -195,7 +198,7 @@ def approximate_count(instance: Instance, options: dict[str, Any]) -> dict[str, 
 def search_offset(instance: Instance, api: int, options: dict[str, Any]) -> dict[str, Any]:
     """Data Center's ``/rest/api/2/search``: ``startAt``/``maxResults``/``total`` (offset paging: rows skip or
     repeat when data changes between pages, as they do there)."""
-    query = _query(instance, str(options.get("jql") or ""))
+    query = read_jql(instance, str(options.get("jql") or ""))
     fields = selected_fields(instance, split(options.get("fields")), "*navigable")
     expand = split(options.get("expand"))
     start = max(integer(options.get("startAt"), "startAt", 0), 0)
@@ -230,7 +233,11 @@ def issue(instance: Instance, api: int, id_or_key: str, options: dict[str, Any])
     row = issue_row(instance, id_or_key)
     fields = selected_fields(instance, split(options.get("fields")), "*all")
     view = renderer(instance, api)
-    return _render(instance, view, [row], fields, split(options.get("expand")))[0]
+    expand = split(options.get("expand"))
+    found = _render(instance, view, [row], fields, expand)[0]
+    if "names" in expand:
+        found["names"] = names(instance, fields)
+    return found
 
 
 def changelog(instance: Instance, api: int, id_or_key: str, options: dict[str, Any]) -> dict[str, Any]:

@@ -27,14 +27,14 @@ from lumina_sandbox.common.edge import (
     Receive,
     Scope,
     Send,
-    apply_fault,
     bearer,
+    expiring,
+    fault_or_forward,
     header,
     install_quiet_drops,
     json_bytes,
     request_line_bytes,
     respond,
-    stamping_sender,
 )
 from lumina_sandbox.salesforce.auth import LOGIN_HOST_PATH, OAuthError
 from lumina_sandbox.salesforce.clock import http_date
@@ -186,19 +186,9 @@ class SandboxMiddleware:
         fault = self.org.faults.take(category) if category != "control" else None
         token = scope["state"]["token"]
 
-        def expire() -> Any:
-            if token:
-                self.org.sessions.invalidate(token)
-            return INVALID_SESSION
-
-        outcome = await apply_fault(fault, send, self._stamp(api), json_bytes, JSON_TYPE, expire)
-        if outcome == "answered":
-            return
-        drop = outcome == "drop"
-        await self.app(scope, receive, self._sender(send, api, drop))
-
-    def _sender(self, send: Send, api: bool, drop: bool) -> Send:
-        return stamping_sender(send, lambda: self._stamp(api), drop)
+        expire = expiring(self.org.sessions.invalidate, token, INVALID_SESSION)
+        stamp = lambda: self._stamp(api)  # noqa: E731 - the stamp of every response of this request
+        await fault_or_forward(fault, self.app, scope, receive, send, stamp, json_bytes, JSON_TYPE, expire)
 
 
 def create_app(org: Org, control_key: str) -> ASGIApp:

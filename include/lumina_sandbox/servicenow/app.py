@@ -24,13 +24,13 @@ from lumina_sandbox.common.edge import (
     Receive,
     Scope,
     Send,
-    apply_fault,
     as_headers,
+    expiring,
+    fault_or_forward,
     header,
     install_quiet_drops,
     request_line_bytes,
     respond,
-    stamping_sender,
 )
 from lumina_sandbox.servicenow.auth import OAuthError
 from lumina_sandbox.servicenow.errors import SnowError, not_authenticated
@@ -125,17 +125,9 @@ class InstanceMiddleware:
                 return
             scope = {**scope, "state": {**scope.get("state", {}), "user": user}}
         fault = self.instance.faults.take(category) if category != "control" else None
-
-        def expire() -> Any:
-            if token:
-                self.instance.auth.invalidate(token)
-            return not_authenticated().body()
-
-        outcome = await apply_fault(fault, send, self._stamp(limit_headers), json_bytes, JSON_TYPE, expire)
-        if outcome == "answered":
-            return
-        drop = outcome == "drop"
-        await self.app(scope, receive, stamping_sender(send, lambda: self._stamp(limit_headers), drop))
+        expire = expiring(self.instance.auth.invalidate, token, not_authenticated().body())
+        stamp = lambda: self._stamp(limit_headers)  # noqa: E731 - the stamp of every response of this request
+        await fault_or_forward(fault, self.app, scope, receive, send, stamp, json_bytes, JSON_TYPE, expire)
 
 
 def create_app(instance: Instance, control_key: str) -> ASGIApp:

@@ -9,9 +9,9 @@ only; columns are typed from the field catalogue (:mod:`.fields`).
 Objects (``source.object``):
 
 - ``issues``: by ``updated`` (the cursor) and ``id`` (the key);
-- ``comments``: every comment of the issues changed in the window, updated inside it;
+- ``comments``: every comment of the issues changed in the window (the merge skips unchanged ones);
 - ``worklogs``: the site-wide ``worklog/updated`` feed, with ``worklog/deleted`` as tombstones;
-- ``changelog``: one row per changed field of each history entry created in the window.
+- ``changelog``: one row per changed field of every history entry of the issues changed in the window.
 
 Jira reports no deleted issues: reconciliation (:meth:`JiraAdapterHook.reconcile`) compares every live
 ``(id, updated)`` with the warehouse's and tombstones the ids the site no longer has.
@@ -320,24 +320,22 @@ class JiraAdapterHook(BaseHook):
 
     def _records(self, obj: str, window: Window, specs: list[FieldSpec]) -> Iterator[dict[str, Any]]:
         from lumina_integration.hooks.jira.fields import DELETED
-        from lumina_integration.hooks.jira.reader import history_rows, parse_stamp
+        from lumina_integration.hooks.jira.reader import history_rows
 
         reader, lower, o = self.reader(), self._lower(window), self.options
-        floor = lower.replace(second=0, microsecond=0) if lower is not None else None
         if obj == "issues":
             for issue in reader.issues(self._search(lower, window.end, self._issue_fields(specs))):
                 issue[DELETED] = False
                 yield issue
         elif obj == "comments":
+            # Every comment of every issue changed in the window, not only those updated inside it: an issue
+            # updated again while a window paged is read by a later window than its comment's change.
             for issue in reader.issues(self._search(lower, window.end, ["updated"])):
-                for comment in reader.comments(str(issue["id"]), o.detail_page_size):
-                    if _inside(parse_stamp(comment.get("updated")), floor, window.end):
-                        yield comment
+                yield from reader.comments(str(issue["id"]), o.detail_page_size)
         elif obj == "changelog":
             for issue in reader.issues(self._search(lower, window.end, ["updated"], changelog=True)):
                 for history in reader.histories(issue, o.detail_page_size):
-                    if _inside(parse_stamp(history.get("created")), floor, window.end):
-                        yield from history_rows(str(issue["id"]), history)
+                    yield from history_rows(str(issue["id"]), history)
         else:
             yield from self._worklogs(reader, lower, window.end)
 
@@ -479,11 +477,6 @@ class JiraAdapterHook(BaseHook):
                 else:
                     for history in reader.histories(issue, size):
                         yield from (r for r in history_rows(issue_id, history) if r["id"] in asked)
-
-
-def _inside(stamp: datetime | None, lower: datetime | None, end: datetime) -> bool:
-    """A child record inside ``[lower, end)``; one without a readable stamp is kept (typed as an error row)."""
-    return stamp is None or ((lower is None or stamp >= lower) and stamp < end)
 
 
 def _iso(millis: int) -> str:

@@ -146,3 +146,11 @@ def test_server_info_and_myself(jira: requests.Session, server: JiraServer) -> N
     assert info["deploymentType"] == "Cloud" and info["baseUrl"] == server.base_url
     me = jira.get(rest(server, "myself")).json()
     assert me["emailAddress"] == server.credentials.email and me["accountId"]
+
+
+def test_expand_names_beside_the_issues(jira: requests.Session, server: JiraServer) -> None:
+    page = search(jira, server, jql="project = ENG", fields=["summary", "customfield_10010"], expand="names")
+    assert page["names"] == {"summary": "Summary", "customfield_10010": "Story Points"}
+    assert all("names" not in issue for issue in page["issues"])
+    one = jira.get(rest(server, f"issue/{page['issues'][0]['id']}"), params={"fields": "status", "expand": "names"})
+    assert one.json()["names"] == {"status": "Status"}
