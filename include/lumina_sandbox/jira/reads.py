@@ -301,13 +301,15 @@ def worklogs(instance: Instance, api: int, id_or_key: str, options: dict[str, An
 
 def worklog_feed(instance: Instance, api: int, deleted: bool, options: dict[str, Any]) -> dict[str, Any]:
     """``/worklog/updated`` or ``/worklog/deleted``: ``values`` of ``{"worklogId", "updatedTime", "properties"}``
-    changed after ``since`` (UNIX ms), oldest first, 1,000 a page; ``until`` is the page's youngest time;
-    ``nextPage`` and ``lastPage``. Changes of the last minute are left out until it has passed."""
+    changed at or after ``since`` (UNIX ms), oldest first, 1,000 a page; ``until`` is the page's youngest time
+    and ``nextPage`` asks ``since=<until>``, so the boundary worklog comes again on the next page (readers
+    dedupe by id; nothing sharing the boundary millisecond is lost); ``lastPage``. Changes of the last minute
+    are left out until it has passed."""
     since = integer(options.get("since"), "since", 0)
     horizon = instance.now_ms() - MINUTE_MS
     table, column = ("worklog_deletions", "deleted") if deleted else ("worklogs", "updated")
     rows = instance.store.query(
-        f"SELECT id, {column} FROM {table} WHERE {column} > ? AND {column} <= ? ORDER BY {column}, id LIMIT ?",
+        f"SELECT id, {column} FROM {table} WHERE {column} >= ? AND {column} <= ? ORDER BY {column}, id LIMIT ?",
         (since, horizon, FEED_PAGE + 1),
     )
     more = len(rows) > FEED_PAGE
