@@ -54,7 +54,8 @@ Knowingly simpler than real Jira:
   return fewer for large fields. ``expand`` supports ``changelog`` and ``names`` only.
 - REST v2 and Data Center bodies are ADF flattened to plain text (real: wiki markup); no ``renderedFields``.
 - ``/worklog/updated`` and ``/deleted`` take ``since`` inclusively (assumed: the next page repeats the
-  boundary worklog) and ignore ``expand=properties``; a comment's ``visibility`` (role or group) is shown but
+  boundary worklog) and ignore ``expand=properties``; the worklogs of a deleted issue vanish with it and are
+  not listed by ``/worklog/deleted`` (assumed); a comment's ``visibility`` (role or group) is shown but
   not enforced (the one user sees every comment).
 - OAuth scopes are not checked; the token endpoint lives on the site (real: auth.atlassian.com). The rate limit
   is one rule for every account in fixed windows of the sandbox clock (real limits are cost-based and adaptive).
