@@ -11,12 +11,15 @@
    pipelines again, then the reconcile and refresh DAGs that catch what no cursor shows;
    Likewise for SAP: new, changed, rejected, deleted and archived orders, customer and text
    changes, late commits; then the reconcile DAGs and the cross-system customer view;
+   Likewise for ServiceNow (the sandbox instance, HTTPS on loopback): the five ITSM pipelines, then the
+   instance's scripted day (new incidents, late updates tied on one second, audited and unaudited deletes,
+   a field added to incident), the pipelines again and the reconcile DAGs of the unaudited tables;
    Jira (``lumina_sandbox.jira.demo``): first loads of issues, comments, worklogs and changelogs, a day on
    the site (late updates tied on one minute, mentions and unicode in ADF bodies, a deleted worklog, an
    issue with more changelog than one page, deleted issues, a custom field), the delta runs and the
    reconcile DAGs that find the deleted issues;
-4. prints what the warehouse holds, whether it equals the org and the Jira site record for record, and customers
-   seen in both Salesforce and SAP with their opportunities and orders.
+4. prints what the warehouse holds, whether it equals the org, the ServiceNow instance and the Jira site record
+   for record, and customers seen in both Salesforce and SAP with their opportunities and orders.
 Running it again re-drops byte-identical files and finds the org's and the SAP system's changes
 already applied: every pipeline loads 0 rows.
 """
@@ -40,6 +43,16 @@ SALESFORCE_DAGS = ["salesforce_account", "salesforce_contact", "salesforce_oppor
 # The maintenance runs whose effect the demo's changes show: hard deletes, a new field, a formula.
 MAINTENANCE_DAGS = ["salesforce_account__reconcile", "salesforce_account__refresh", "salesforce_contact__refresh"]
 SAP_MAINTENANCE_DAGS = ["sap_vbak__reconcile", "sap_vbap__reconcile"]
+# ServiceNow: every pipeline the sandbox's compare.py judges, and the reconcile DAGs that find the deletes of
+# the unaudited tables (core_company, sys_user leave no sys_audit_delete rows).
+SERVICENOW_DAGS = [
+    "servicenow_core_company",
+    "servicenow_sys_user",
+    "servicenow_incident",
+    "servicenow_sc_req_item",
+    "servicenow_change_request",
+]
+SERVICENOW_MAINTENANCE_DAGS = ["servicenow_core_company__reconcile", "servicenow_sys_user__reconcile"]
 SAP_CHANGED = STATE_DIR / "sap_erp.changes-applied"  # the SAP system's round of changes is applied once
 JIRA_DAGS = ["jira_issues", "jira_comments", "jira_worklogs", "jira_changelog"]
 # Jira reports no deleted issues: the reconcile DAGs find them (and their comments and histories).
@@ -114,6 +127,31 @@ def salesforce_verdict(control: Any) -> str:
     lines = ["Warehouse vs the Salesforce org (live records, record for record):", HEADER]
     lines += [compare(target.engine, target.schema, control, dag_id).describe() for dag_id in SALESFORCE_DAGS]
     return "\n".join(lines)
+
+
+def servicenow_verdict(control: Any) -> str:
+    from lumina_integration.warehouse.connection import warehouse_target
+    from lumina_sandbox.servicenow.compare import HEADER, compare
+
+    target = warehouse_target("lumina_warehouse")
+    lines = ["Warehouse vs the ServiceNow instance (live records, record for record):", HEADER]
+    lines += [compare(target.engine, target.schema, control, dag_id).describe() for dag_id in SERVICENOW_DAGS]
+    return "\n".join(lines)
+
+
+def run_servicenow(bag: Any) -> tuple[Any, list[str]]:
+    """The ServiceNow part: first loads, the instance's scripted day (once per instance), the runs after it."""
+    from lumina_integration.warehouse.connection import warehouse_target
+    from lumina_integration.warehouse.state import read_watermark
+    from lumina_sandbox.servicenow import demo as servicenow
+
+    control = servicenow.start(STATE_DIR)
+    print(f"ServiceNow sandbox at {control.base_url} (connection {servicenow.CONN_ID})", flush=True)
+    report = run_pipelines(bag, "initial", SERVICENOW_DAGS)
+    target = warehouse_target("lumina_warehouse")
+    changes = servicenow.apply_changes(control, read_watermark(target.engine, target.schema, "servicenow_incident"))
+    print(f"ServiceNow changes: {changes or 'already applied to this instance, nothing new'}", flush=True)
+    return control, report + run_pipelines(bag, "delta", SERVICENOW_DAGS + SERVICENOW_MAINTENANCE_DAGS)
 
 
 def run_jira(bag: Any) -> tuple[list[str], str]:
@@ -213,12 +251,15 @@ def main() -> None:
     report += run_pipelines(bag, "delta", SALESFORCE_DAGS + MAINTENANCE_DAGS)
     print(f"SAP changes: {change_sap() or 'already applied to this system, nothing new'}", flush=True)
     report += run_pipelines(bag, "delta", SAP_DAGS + SAP_MAINTENANCE_DAGS + ["customer_xref"])
+    snow, runs = run_servicenow(bag)
+    report += runs
     jira_report, jira_verdict = run_jira(bag)
     report += jira_report
 
     print("\nRuns:\n" + "\n".join(report))
     print("\n" + warehouse_summary("lumina_warehouse"))
     print("\n" + salesforce_verdict(org))
+    print("\n" + servicenow_verdict(snow))
     print("\n" + jira_verdict)
     print("\n" + cross_system_view())
     print(f"\nRaw, canonical and quarantine parts: s3://{LAKE_BUCKET}/ at {endpoint}")
