@@ -67,11 +67,13 @@ test: $(BIN)/.installed
 faults: $(BIN)/.installed
 	$(BIN)/pytest -q tests/faults
 
-# The randomized change-capture test for thousands of steps (40 x 40: 17 min; 100 x 40: over an hour): LUMINA_CDC_EXAMPLES sequences of
-# LUMINA_CDC_STEPS steps; a failure prints the shrunk steps and a @reproduce_failure blob.
+# The randomized change-capture tests for thousands of steps (Salesforce 40 x 40: 17 min; 100 x 40: over an hour):
+# LUMINA_CDC_EXAMPLES sequences of LUMINA_CDC_STEPS steps; a failure prints the shrunk steps and a @reproduce_failure
+# blob. SOAK_TESTS picks the sources (default: Salesforce, ServiceNow and Jira, one after the other).
+SOAK_TESTS ?= tests/faults/test_change_capture.py tests/faults/test_change_capture_servicenow.py tests/faults/test_change_capture_jira.py
 soak: $(BIN)/.installed
 	LUMINA_CDC_EXAMPLES=$${LUMINA_CDC_EXAMPLES:-100} LUMINA_CDC_STEPS=$${LUMINA_CDC_STEPS:-40} \
-	$(BIN)/pytest -q -p no:logging tests/faults/test_change_capture.py
+	$(BIN)/pytest -q -p no:logging $(SOAK_TESTS)
 
 ui: settings
 	$(BIN)/python -m lumina_sandbox.s3_server start

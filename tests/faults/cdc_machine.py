@@ -160,6 +160,17 @@ class ChangeCaptureMachine(RuleBasedStateMachine):
         audit = self.p.rows("SELECT count(*) FROM {s}.lumina_audit")
         return rows[0], tuple(state), audit[0]
 
+    @staticmethod
+    def draw_ids(
+        data: Any, stamps: dict[str, datetime], most: int = 4, at_or_before: datetime | None = None
+    ) -> list[str]:
+        """A few of the records ``stamps`` names (id -> last stamp); ``at_or_before``: only those last stamped
+        then or earlier (a change stamped in the past must not move a record's stamp backwards)."""
+        pool = sorted(i for i, s in stamps.items() if at_or_before is None or s <= at_or_before)
+        if not pool:
+            return []
+        return list(data.draw(st.lists(st.sampled_from(pool), min_size=1, max_size=most, unique=True)))
+
     def dag_of(self, source_object: str) -> str:
         return next(d for d, o in self.PIPELINES.items() if o == source_object)
 

@@ -19,7 +19,8 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine, text
 
-from lumina_sandbox.common.compare import Comparison, header
+from lumina_sandbox.common.compare import Comparison, ExactComparison, Known, header
+from lumina_sandbox.common.compare import exact as common_exact
 from lumina_sandbox.common.compare import normal as common_normal
 from lumina_sandbox.jira import adf
 from lumina_sandbox.jira.times import from_ms, parse_jira_text
@@ -184,3 +185,54 @@ def compare(engine: Engine, schema: str, site: SiteTruth, pipeline_id: str) -> C
         if stored != expected:
             result.differing.append((key, stored, expected))
     return result
+
+
+# -- exact comparison by hashes (the fault tests) ----------------------------------------------------------------
+
+# The stored time each kind's window is on (changelog entries never change: they are read by their issue's).
+STAMPS = {"issues": "updated", "comments": "updated", "worklogs": "updated", "changelog": "created"}
+
+
+def exact(
+    engine: Engine,
+    schema: str,
+    site: SiteTruth,
+    pipeline_id: str,
+    *,
+    below: datetime | None = None,
+    ignore_gone: bool = False,
+    skip_columns: tuple[str, ...] = (),
+    skip_ids: frozenset[str] = frozenset(),
+) -> ExactComparison:
+    """Row count, no duplicate keys and a hash per key of the compared columns, warehouse against site
+    (``common.compare.exact``). Jira has no deleted feed: every deleted record is one the source no longer
+    knows, which only a reconcile finds (``ignore_gone`` until one has run)."""
+    pipeline = PIPELINES[pipeline_id]
+    compared = {c: f for c, f in pipeline.columns.items() if c not in skip_columns}
+    stamp = _ms(STAMPS[pipeline.kind])
+    known = {
+        key: Known(stamp(record), False, {c: source(record) for c, source in compared.items()})
+        for key, record in records(pipeline, site).items()
+    }
+    gone = site.deleted_ids(pipeline.kind if pipeline.kind != "changelog" else "issues")
+    columns = list(compared)
+    with engine.connect() as conn:
+        quote = conn.dialect.identifier_preparer.quote_identifier
+        # The record's issue beside it: a changelog row is gone with its issue.
+        parent = quote("work_item_source_id") if pipeline.kind == "changelog" else "NULL"
+        listed = ", ".join(quote(c) for c in columns)
+        rows = conn.execute(
+            text(
+                f"SELECT source_id, _is_deleted, {parent}, {listed} FROM {quote(schema)}.{quote(pipeline.canonical)} "
+                "WHERE source_system = :system"
+            ),
+            {"system": SOURCE_SYSTEM},
+        ).all()
+    mine = [
+        (str(r[0]), r[1], *r[3:])
+        for r in rows
+        if str(r[0]) in known or str(r[2] if pipeline.kind == "changelog" else r[0]) in gone
+    ]
+    return common_exact(
+        pipeline_id, known, mine, columns, normal, below=below, ignore_gone=ignore_gone, skip_ids=skip_ids
+    )

@@ -139,6 +139,11 @@ class JiraControl(ControlClient):
         """Make every ``nextPageToken`` issued so far invalid (the next use is Jira's 400)."""
         return int(self.call("POST", "tokens/expire")["expired"])
 
+    def expire_next_page_tokens(self, count: int = 1) -> None:
+        """The next ``count`` ``nextPageToken``s expire as they are issued: the read's following page request is
+        refused (400), at an exact point of the read."""
+        self.call("POST", "tokens/expire", {"next": count})
+
     def set_rate_limit(self, limit: int | None, window: int = 60, beta: bool = False) -> dict[str, Any]:
         """``limit`` requests per ``window`` seconds per account (None: no limit); ``beta`` adds the points-based
         quota headers."""

@@ -5,7 +5,8 @@ Categories: ``search`` (``/search/jql``, Data Center ``/search``), ``issue`` (is
 ``meta`` (serverInfo, myself), ``write`` (REST writes), ``token`` (``/oauth/token``), ``any``. A 429 or 503 is
 answered with ``Retry-After`` (1 s unless given) and Jira's ``{"errorMessages": [...], "errors": {}}`` body;
 ``expire_session`` drops the caller's OAuth token first. Records changed while a window is paged are
-``common.hooks.PageHooks``; expired page tokens are the control API's ``tokens/expire``.
+``common.hooks.PageHooks``; expired page tokens are the control API's ``tokens/expire`` (``{"next": n}``: the next
+n tokens expire as they are issued).
 """
 
 from __future__ import annotations

@@ -122,16 +122,28 @@ def _quoted(text: str, position: int, quote: str, start: int) -> tuple[str, int]
     raise JiraError(400, f"Error in the JQL Query: The quoted string starting at character {start + 1} is not closed.")
 
 
-class Reader:
-    """Reads one JQL text against the catalogue; ``now_ms``, ``zone`` and ``me`` (the caller's account id or
-    user name) resolve relative dates and ``currentUser()``."""
+@dataclass(frozen=True)
+class Site:
+    """What a JQL text is read against besides the catalogue: now and the user's zone (relative dates, date
+    literals), the caller (``currentUser()``), and lookups of users and issue keys."""
 
-    def __init__(self, catalog: Catalog, now_ms: int, zone: str, me: str, user_id: Callable[[str], str | None]):
+    now_ms: int
+    zone: str
+    me: str
+    user_id: Callable[[str], str | None]
+    key_to_id: Callable[[str, int], int | None]
+
+
+class Reader:
+    """Reads one JQL text against the catalogue and the ``site``."""
+
+    def __init__(self, catalog: Catalog, site: Site):
         self.catalog = catalog
-        self.now_ms = now_ms
-        self.zone = zone
-        self.me = me
-        self.user_id = user_id
+        self.site = site
+        self.now_ms = site.now_ms
+        self.zone = site.zone
+        self.me = site.me
+        self.user_id = site.user_id
         self.tokens: list[Token] = []
         self.index = 0
         self.params: list[Any] = []
@@ -189,9 +201,7 @@ class Reader:
             ors[-1].append(term)
             while True:
                 if self.accept("and"):
-                    ors[-1].append("")  # marker: the next term joins with AND
-                    ors[-1].pop()
-                    break
+                    break  # the next term joins this AND group
                 if self.accept("or"):
                     ors.append([])
                     break
@@ -372,10 +382,11 @@ class Reader:
         match = _KEY.fullmatch(text)
         if match is None:
             raise JiraError(400, f"The issue key '{text}' for field 'key' is invalid.")
-        self.keys.append((match.group(1).upper(), int(match.group(2))))
-        return -len(self.keys)  # replaced by the caller's key lookup (``keys``)
-
-    keys: list[tuple[str, int]]
+        project, number = match.group(1).upper(), int(match.group(2))
+        found = self.site.key_to_id(project, number)
+        if found is None:
+            raise JiraError(400, f"An issue with key '{project}-{number}' does not exist for field 'key'.")
+        return found
 
     def dates(self, definition: FieldDef, operator: str, values: list[Token]) -> str:
         column = self.column(definition)
@@ -442,22 +453,6 @@ class Reader:
         return order
 
 
-def read(
-    text: str,
-    catalog: Catalog,
-    now_ms: int,
-    zone: str,
-    me: str,
-    user_id: Callable[[str], str | None],
-    key_to_id: Callable[[str, int], int | None],
-) -> Query:
-    """Read ``text`` into a ``Query``; issue keys are looked up with ``key_to_id`` (a missing key is Jira's 400)."""
-    reader = Reader(catalog, now_ms, zone, me, user_id)
-    reader.keys = []
-    query = reader.read(text)
-    for index, (project, number) in enumerate(reader.keys, start=1):
-        found = key_to_id(project, number)
-        if found is None:
-            raise JiraError(400, f"An issue with key '{project}-{number}' does not exist for field 'key'.")
-        query.params = [found if p == -index and isinstance(p, int) else p for p in query.params]
-    return query
+def read(text: str, catalog: Catalog, site: Site) -> Query:
+    """Read ``text`` into a ``Query`` (Jira's 400 for what it refuses)."""
+    return Reader(catalog, site).read(text)

@@ -128,14 +128,13 @@ def names(instance: Instance, fields: list[str]) -> dict[str, str]:
     return {f: catalog[f] for f in fields if f in catalog}
 
 
-def _query(instance: Instance, text: str) -> jql.Query:
+def read_jql(instance: Instance, text: str) -> jql.Query:
     def key_to_id(project: str, number: int) -> int | None:
         found = instance.store.scalar("SELECT id FROM issues WHERE project = ? AND num = ?", (project, number))
         return int(found) if found is not None else None
 
-    return jql.read(
-        text, instance.catalog, instance.now_ms(), instance.time_zone, instance.me(), instance.user_id, key_to_id
-    )
+    site = jql.Site(instance.now_ms(), instance.time_zone, instance.me(), instance.user_id, key_to_id)
+    return jql.read(text, instance.catalog, site)
 
 
 def _order_sql(order: list[tuple[str, bool]]) -> str:
@@ -157,7 +156,7 @@ def _after(order: list[tuple[str, bool]], values: list[Any]) -> tuple[str, list[
 def search_jql(instance: Instance, api: int, options: dict[str, Any]) -> dict[str, Any]:
     """``/rest/api/3/search/jql`` (Cloud): ``issues``, ``nextPageToken`` while more follow, ``isLast``; no total."""
     text = str(options.get("jql") or "")
-    query = _query(instance, text)
+    query = read_jql(instance, text)
     if not query.bounded:
         raise bad_request(UNBOUNDED)
     fields = selected_fields(instance, split(options.get("fields")), "id")
@@ -190,7 +189,7 @@ def search_jql(instance: Instance, api: int, options: dict[str, Any]) -> dict[st
 def approximate_count(instance: Instance, options: dict[str, Any]) -> dict[str, Any]:
     """``POST /rest/api/3/search/approximate-count`` (Cloud): ``{"count": n}`` for a bounded JQL (exact here;
     Jira's may lag its index). ``ORDER BY`` is read and ignored."""
-    query = _query(instance, str(options.get("jql") or ""))
+    query = read_jql(instance, str(options.get("jql") or ""))
     if not query.bounded:
         raise bad_request(UNBOUNDED)
     return {"count": int(instance.store.scalar(f"SELECT COUNT(*) FROM issues WHERE {query.where}", query.params))}
@@ -199,7 +198,7 @@ def approximate_count(instance: Instance, options: dict[str, Any]) -> dict[str, 
 def search_offset(instance: Instance, api: int, options: dict[str, Any]) -> dict[str, Any]:
     """Data Center's ``/rest/api/2/search``: ``startAt``/``maxResults``/``total`` (offset paging: rows skip or
     repeat when data changes between pages, as they do there)."""
-    query = _query(instance, str(options.get("jql") or ""))
+    query = read_jql(instance, str(options.get("jql") or ""))
     fields = selected_fields(instance, split(options.get("fields")), "*navigable")
     expand = split(options.get("expand"))
     start = max(integer(options.get("startAt"), "startAt", 0), 0)
@@ -302,13 +301,15 @@ def worklogs(instance: Instance, api: int, id_or_key: str, options: dict[str, An
 
 def worklog_feed(instance: Instance, api: int, deleted: bool, options: dict[str, Any]) -> dict[str, Any]:
     """``/worklog/updated`` or ``/worklog/deleted``: ``values`` of ``{"worklogId", "updatedTime", "properties"}``
-    changed after ``since`` (UNIX ms), oldest first, 1,000 a page; ``until`` is the page's youngest time;
-    ``nextPage`` and ``lastPage``. Changes of the last minute are left out until it has passed."""
+    changed at or after ``since`` (UNIX ms), oldest first, 1,000 a page; ``until`` is the page's youngest time
+    and ``nextPage`` asks ``since=<until>``, so the boundary worklog comes again on the next page (readers
+    dedupe by id; nothing sharing the boundary millisecond is lost); ``lastPage``. Changes of the last minute
+    are left out until it has passed."""
     since = integer(options.get("since"), "since", 0)
     horizon = instance.now_ms() - MINUTE_MS
     table, column = ("worklog_deletions", "deleted") if deleted else ("worklogs", "updated")
     rows = instance.store.query(
-        f"SELECT id, {column} FROM {table} WHERE {column} > ? AND {column} <= ? ORDER BY {column}, id LIMIT ?",
+        f"SELECT id, {column} FROM {table} WHERE {column} >= ? AND {column} <= ? ORDER BY {column}, id LIMIT ?",
         (since, horizon, FEED_PAGE + 1),
     )
     more = len(rows) > FEED_PAGE

@@ -191,7 +191,12 @@ async def issue_token(request: Request) -> Response:
 
 @router.post("/tokens/expire")
 async def expire_tokens(request: Request) -> Response:
-    return json_response({"expired": _instance(request).tokens.expire_all()})
+    """Expire every page token issued so far; with ``{"next": n}``, the next ``n`` as they are issued instead."""
+    instance, body = _instance(request), await _body(request)
+    if body.get("next") is not None:
+        instance.tokens.expire_next(int(body["next"]))
+        return json_response({"expire_next": int(body["next"])})
+    return json_response({"expired": instance.tokens.expire_all()})
 
 
 @router.post("/rate_limit")

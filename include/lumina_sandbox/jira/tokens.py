@@ -31,6 +31,9 @@ class PageTokens:
         self.ttl_seconds = DEFAULT_TTL
         self.issued = 0
         self.refused = 0
+        # Tokens still to expire the moment they are issued (``expire_next``): a read's next page request
+        # then carries an expired token, at an exact point of the read.
+        self._expire_next = 0
 
     @staticmethod
     def digest(jql: str) -> str:
@@ -40,6 +43,9 @@ class PageTokens:
         with self._lock:
             self.issued += 1
             payload = {"g": self._generation, "t": now_ms, "q": self.digest(jql), "a": after}
+            if self._expire_next > 0:
+                self._expire_next -= 1
+                self._generation += 1  # this token (and every earlier one) is stale as it leaves
         raw = orjson.dumps(payload)
         signature = hmac.new(self._secret, raw, hashlib.sha256).digest()[:12]
         return base64.urlsafe_b64encode(raw + signature).decode().rstrip("=")
@@ -66,6 +72,13 @@ class PageTokens:
                 self.refused += 1
             raise JiraError(400, BAD_PAGE_TOKEN)
         return list(payload["a"])
+
+    def expire_next(self, count: int = 1) -> None:
+        """Let the next ``count`` tokens expire as soon as they are issued (the one after is good again)."""
+        if count < 0:
+            raise ValueError("count is at least 0")
+        with self._lock:
+            self._expire_next = count
 
     def expire_all(self) -> int:
         """Make every token issued so far invalid; returns how many had been issued."""

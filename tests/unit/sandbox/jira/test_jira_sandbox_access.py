@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 import requests
@@ -10,6 +11,12 @@ from jira_sandbox_client import http_session, rest, search
 
 from lumina_sandbox.jira.connection import airflow_connection
 from lumina_sandbox.jira.server import JiraServer
+
+
+def _window_start(server: JiraServer) -> None:
+    """Put the sandbox clock at the start of a minute, so that the requests of a test share one fixed window."""
+    now = server.control.now()
+    server.control.set_time(now.replace(second=0, microsecond=0) + timedelta(minutes=1))
 
 
 def test_wrong_credentials_are_401_in_jiras_shape(server: JiraServer) -> None:
@@ -58,6 +65,7 @@ def test_refresh_tokens_rotate(server: JiraServer) -> None:
 
 
 def test_rate_limit_429_with_cloud_headers(jira: requests.Session, server: JiraServer) -> None:
+    _window_start(server)  # the whole test inside one rate-limit window of the sandbox clock
     server.control.set_rate_limit(3, window=60, beta=True)
     answers = [jira.get(rest(server, "myself")) for _ in range(4)]
     assert [a.status_code for a in answers] == [200, 200, 200, 429]
@@ -171,6 +179,7 @@ def test_data_center_through_atlassian_client_and_token_bucket_headers(server: J
     found = client.jql("project = WEB ORDER BY key ASC", fields=["summary"], start=0, limit=10)
     assert found["total"] == sum(1 for r in server.control.truth("issues") if r["project"] == "WEB")
     assert len(found["issues"]) == 10 and isinstance(found["issues"][0]["fields"]["summary"], str)
+    _window_start(server)
     server.control.set_rate_limit(1, window=30)
     session = http_session(server)
     session.auth = (connection["login"], connection["password"])

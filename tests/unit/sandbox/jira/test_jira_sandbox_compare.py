@@ -107,3 +107,29 @@ def test_comments_compare_adf_as_text(jira: requests.Session, server: JiraServer
     verdict = compare.compare(warehouse, "main", server.control, "jira_comments")
     assert verdict.warehouse_live == len(rows) and not verdict.differing and not verdict.not_deleted
     assert len(verdict.missing) == verdict.source_live - len(rows)  # the comments of the issues not loaded
+
+
+def test_exact_below_a_watermark_and_deletes_only_a_reconcile_finds(
+    jira: requests.Session, server: JiraServer, warehouse: Engine
+) -> None:
+    """The fault tests' verdict: hashes per key below a watermark; a deleted issue is gone (no deleted feed),
+    left out with ``ignore_gone`` until a reconcile."""
+    _insert(warehouse, "work_item", _issue_rows(jira, server))
+    site = server.control
+    assert compare.exact(warehouse, "main", site, "jira_issues").equal
+    watermark = server.instance.now()
+    server.instance.advance(30)
+    first, doomed = (r["key"] for r in site.truth("issues")[:2])
+    site.update_issues([{"key": first, "summary": "after the watermark"}])
+    below = compare.exact(warehouse, "main", site, "jira_issues", below=watermark)
+    assert below.equal, below.describe()  # in flight: updated after the watermark
+    [changed] = compare.exact(warehouse, "main", site, "jira_issues").differing
+    assert compare.exact(warehouse, "main", site, "jira_issues", skip_ids=frozenset({changed})).equal
+    assert compare.exact(warehouse, "main", site, "jira_issues", skip_columns=("summary", "source_updated_at")).equal
+    [doomed_id] = [r["id"] for r in site.truth("issues") if r["key"] == doomed]
+    site.delete_issues([doomed_id])
+    assert compare.exact(warehouse, "main", site, "jira_issues", below=watermark).differing == [doomed_id]
+    assert compare.exact(warehouse, "main", site, "jira_issues", below=watermark, ignore_gone=True).equal
+    with warehouse.begin() as conn:
+        conn.execute(text("UPDATE work_item SET _is_deleted = 1 WHERE source_id = :i"), {"i": doomed_id})
+    assert compare.exact(warehouse, "main", site, "jira_issues", below=watermark).equal

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import requests
-from jira_sandbox_client import rest, search
+from jira_sandbox_client import http_session, rest, search
 
+from lumina_sandbox.jira.instance import Instance
 from lumina_sandbox.jira.server import JiraServer
 
 
@@ -154,3 +155,25 @@ def test_expand_names_beside_the_issues(jira: requests.Session, server: JiraServ
     assert all("names" not in issue for issue in page["issues"])
     one = jira.get(rest(server, f"issue/{page['issues'][0]['id']}"), params={"fields": "status", "expand": "names"})
     assert one.json()["names"] == {"status": "Status"}
+
+
+def test_worklog_feed_pages_by_until_without_losing_any() -> None:
+    with JiraServer(Instance.generate(seed=3, counts={"issues": 2500})) as big:
+        session = http_session(big)
+        session.auth = big.basic_auth
+        seen: set[int] = set()
+        url, pages = rest(big, "worklog/updated") + "?since=0", 0
+        while True:
+            page = session.get(url).json()
+            pages += 1
+            assert len(page["values"]) <= 1000
+            times = [v["updatedTime"] for v in page["values"]]
+            assert times == sorted(times) and (not times or page["until"] == times[-1])
+            seen |= {v["worklogId"] for v in page["values"]}
+            if page["lastPage"]:
+                assert "nextPage" not in page
+                break
+            url = page["nextPage"]
+            assert url.endswith(f"since={page['until']}")
+        assert pages >= 2
+        assert {str(i) for i in seen} == big.control.ids("worklogs")

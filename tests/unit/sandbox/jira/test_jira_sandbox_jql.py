@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from lumina_sandbox.jira import jql
+from lumina_sandbox.jira import reads
 from lumina_sandbox.jira.errors import JiraError
 from lumina_sandbox.jira.instance import Instance
 from lumina_sandbox.jira.times import MINUTE_MS
@@ -22,11 +22,7 @@ def site() -> Iterator[Instance]:
 
 
 def ids(site: Instance, text: str) -> list[str]:
-    def key_to_id(project: str, number: int) -> int | None:
-        found = site.store.scalar("SELECT id FROM issues WHERE project = ? AND num = ?", (project, number))
-        return int(found) if found is not None else None
-
-    query = jql.read(text, site.catalog, site.now_ms(), site.time_zone, site.me(), site.user_id, key_to_id)
+    query = reads.read_jql(site, text)
     order = ", ".join(f"{c} {'ASC' if a else 'DESC'}" for c, a in query.order)
     rows = site.store.query(f"SELECT id FROM issues WHERE {query.where} ORDER BY {order}", query.params)
     return [str(r[0]) for r in rows]

@@ -128,13 +128,27 @@ def test_expired_and_foreign_page_tokens_are_400(jira: requests.Session, server:
     assert jira.post(rest(server, "search/jql"), json={"jql": jql, "nextPageToken": fresh}).status_code == 400
 
 
+def test_the_next_page_token_expires_as_it_is_issued(jira: requests.Session, server: JiraServer) -> None:
+    """``expire_next_page_tokens``: the next token is stale when it leaves (the read's next page is 400), the
+    one after it is good: an expiry at an exact point of a read."""
+    jql = "project = ENG ORDER BY updated ASC, key ASC"
+    server.control.expire_next_page_tokens(1)
+    stale = search(jira, server, jql=jql, maxResults=10)["nextPageToken"]
+    refused = jira.post(rest(server, "search/jql"), json={"jql": jql, "nextPageToken": stale})
+    assert refused.status_code == 400
+    assert refused.json()["errorMessages"] == ["The provided next page token is invalid or expired."]
+    good = search(jira, server, jql=jql, maxResults=10)["nextPageToken"]
+    assert search(jira, server, jql=jql, maxResults=10, nextPageToken=good)["issues"]
+
+
 def test_issue_updated_while_its_window_is_paged_moves_behind_the_cursor(
     jira: requests.Session, server: JiraServer
 ) -> None:
     jql = "project = WEB ORDER BY updated ASC, id ASC"
     everything = search_all(jira, server, jql=jql, maxResults=100)[0]
     first_key = everything[0]["key"]
-    server.control.on_page("issues", page=2, update=[{"key": first_key, "summary": "changed mid-paging"}])
+    later = server.control.now() + timedelta(days=1)  # after every other issue, whatever earlier tests wrote
+    server.control.on_page("issues", page=2, update=[{"key": first_key, "summary": "changed mid-paging"}], stamp=later)
     seen, _ = search_all(jira, server, jql=jql, maxResults=20, fields=["summary"])
     keys = [i["key"] for i in seen]
     assert keys.count(first_key) == 2  # read on page 1, and again at its new place in the order
