@@ -236,7 +236,7 @@ class JiraAdapterHook(BaseHook):
 
         object_name(obj)
         if obj == "issues":
-            return fields.issue_specs(self.catalogue, wanted, user_key=self.user_key)
+            return fields.issue_specs(self.catalogue, wanted, user_key=self.user_key, named=self.options.field_names)
         fixed = {
             "comments": fields.comment_specs,
             "worklogs": fields.worklog_specs,
@@ -282,8 +282,9 @@ class JiraAdapterHook(BaseHook):
         return window.start - self.options.lookback if window.start is not None else None
 
     def _issue_fields(self, specs: list[FieldSpec]) -> list[str]:
+        """The field ids a search asks for: each column's field (a named column's is in its path)."""
         known = self.catalogue.by_id()
-        return sorted({"updated", *(s.name for s in specs if s.name in known)})
+        return sorted({"updated", *(s.keys[1] for s in specs if len(s.keys) > 1 and s.keys[1] in known)})
 
     # -- reads -------------------------------------------------------------------------------------
     def estimate(self, obj: str, window: Window, options: Mapping[str, Any]) -> dict[str, Any]:

@@ -227,3 +227,11 @@ def test_the_estimate_counts_and_the_budget_stops_before_reading(jira: Any) -> N
         # serverInfo, myself, field and the count fit; a page per issue for the comments does not
         hook().estimate("comments", window, {"max_api_calls": 6})
     assert jira.control.request_counts().get("search", 0) == before + 1  # the count only, no page
+
+
+def test_a_named_column_reads_the_sites_story_points(jira: Any) -> None:
+    h = hook()
+    table = read(h, "issues", whole(h), field_names={"story_points": "Story Points"})
+    got = dict(zip(table.column("id").to_pylist(), table.column("story_points").to_pylist(), strict=True))
+    truth = {r["id"]: r.get("customfield_10010") for r in jira.control.truth("issues")}
+    assert got == truth and any(v is not None for v in got.values())
