@@ -1,6 +1,6 @@
 """ServiceNow extraction at scale: records/s, API calls per 10k records, peak RSS at 100k and 1M incidents.
 
-    .venv/bin/python bench/servicenow_extract.py [--sizes 100000 1000000] [--page-size 5000]
+    .venv/bin/python -m bench.servicenow_extract [--sizes 100000 1000000] [--page-size 5000]
 
 For each size, a detached sandbox instance with that many incidents is started (HTTPS on loopback, its own
 process), and a fresh interpreter reads every incident through the adapter hook (the keyset windows, typing by
@@ -24,23 +24,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.salesforce_extract import DiscardingLake
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "servicenow_extract.json"
 PORT = 9567  # not the demo's LUMINA_SERVICENOW_PORT: a bench may run beside a demo
-
-
-class DiscardingLake:
-    """Stands in for the S3 client: keeps nothing, so the figures are the extract's, not the upload's."""
-
-    class _Pages:
-        def paginate(self, **_: Any) -> list[dict[str, Any]]:
-            return []
-
-    def get_paginator(self, _: str) -> _Pages:
-        return self._Pages()
-
-    def put_object(self, **_: Any) -> None:
-        return None
 
 
 def child(conn_json: str, page_size: int) -> dict[str, Any]:
@@ -83,11 +71,12 @@ def measure(size: int, page_size: int) -> dict[str, Any]:
         try:
             conn = json.dumps(demo.airflow_connection(Path(tmp)))
             out = subprocess.run(
-                [sys.executable, __file__, "--child", "--page-size", str(page_size)],
+                [sys.executable, "-m", "bench.servicenow_extract", "--child", "--page-size", str(page_size)],
                 input=conn,
                 capture_output=True,
                 text=True,
                 check=True,
+                cwd=ROOT,
                 env={**os.environ, "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING"},
             )
         finally:
@@ -113,7 +102,7 @@ def main() -> None:
         "machine": machine,
         "what": "every incident read through ServiceNowHook.read (keyset windows, typed batches, sys_audit_delete) "
         "into Parquet parts, the sandbox instance in its own process on the same cores",
-        "command": f"python bench/servicenow_extract.py --sizes {' '.join(map(str, args.sizes))} "
+        "command": f"python -m bench.servicenow_extract --sizes {' '.join(map(str, args.sizes))} "
         f"--page-size {args.page_size}",
         "results": results,
     }

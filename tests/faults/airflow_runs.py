@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -241,6 +242,29 @@ def close_breaker(conn_id: str = "salesforce_default") -> None:
     from airflow.models import Variable
 
     Variable.delete(f"lumina_breaker__{conn_id}")  # noqa: AIR311
+
+
+def forget_runs(dag_ids: Iterable[str]) -> int:
+    """Delete the DAG runs of ``dag_ids`` from the metadata DB (their task instances and XComs go with them:
+    the foreign keys cascade); returns how many.
+
+    Each test starts with a fresh warehouse and lake, so with no run history either. Without this, a run a
+    test creates for an interval taken from the sandbox's clock (``Pipelines.last_interval``) clashes on
+    ``dag_run``'s unique ``(dag_id, logical_date)`` with an earlier test's run of the same interval whenever
+    the two tests straddle a quarter-hour boundary of the wall clock.
+    """
+    from airflow import settings
+    from airflow.models.dagrun import DagRun
+    from sqlalchemy import delete
+
+    session = settings.Session()  # the thread's scoped session: a failed earlier test may have left it mid-rollback
+    session.rollback()
+    try:
+        deleted = session.execute(delete(DagRun).where(DagRun.dag_id.in_(list(dag_ids))))
+        session.commit()
+        return int(getattr(deleted, "rowcount", 0) or 0)
+    finally:
+        session.close()
 
 
 def wait_for(predicate: Any, what: str, limit_s: float = 120.0) -> None:

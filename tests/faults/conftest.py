@@ -144,11 +144,12 @@ SOURCE_CONNECTIONS = ("salesforce_default", "servicenow_default", "jira_default"
 def warehouse_runs(s3: Any, pg_schema: tuple[Any, str], fault_dag_bag: Any, alert_sink: Any) -> Iterator[Pipelines]:
     """A fresh warehouse schema, an empty lake and the DAGs; ``org``: the sandbox's state (an org, an instance),
     set by the test or the fixture that names its source."""
-    from airflow_runs import close_breaker
+    from airflow_runs import close_breaker, forget_runs
 
     engine, schema = pg_schema
     use_warehouse(schema)
     _empty_bucket(s3, LAKE)
+    forget_runs(fault_dag_bag.dag_ids)  # no earlier test's run can own this test's intervals
     for conn_id in SOURCE_CONNECTIONS:
         close_breaker(conn_id)
     alert_sink.clear()

@@ -38,6 +38,15 @@ class PipelineHarness:
         assert isinstance(value, dict), f"load did not succeed: {self.states(run)}"
         return value
 
+    def run_ok(self, dag_id: str, **kwargs: Any) -> dict[str, Any]:
+        """Run ``dag_id``, assert it succeeded, and return its load step's result."""
+        run = self.run(dag_id, **kwargs)
+        assert str(run.state) == "success", self.states(run)
+        return self.load_result(run)
+
+    def quarantined(self, pipeline_id: str) -> int:
+        return int(self.rows("SELECT COUNT(*) FROM {s}.lumina_quarantine WHERE pipeline_id = :p", p=pipeline_id)[0][0])
+
     @staticmethod
     def states(run: Any) -> dict[str, str]:
         return {ti.task_id: str(ti.state) for ti in run.get_task_instances()}

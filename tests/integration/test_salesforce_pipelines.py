@@ -24,21 +24,11 @@ def assert_warehouse_equals_org(harness: Any, org: Any, dag_id: str) -> None:
     )
 
 
-def run_ok(harness: Any, dag_id: str) -> dict[str, Any]:
-    run = harness.run(dag_id)
-    assert str(run.state) == "success", harness.states(run)
-    return harness.load_result(run)
-
-
-def quarantined(harness: Any, pipeline: str) -> int:
-    return harness.rows("SELECT COUNT(*) FROM {s}.lumina_quarantine WHERE pipeline_id = :p", p=pipeline)[0][0]
-
-
 def test_initial_load_then_every_kind_of_change(harness: Any, salesforce: Any) -> None:
     org = salesforce.org
     for dag_id in PIPELINES:
-        result = run_ok(harness, dag_id)
-        assert result["rows_inserted"] > 0 and quarantined(harness, dag_id) == 0
+        result = harness.run_ok(dag_id)
+        assert result["rows_inserted"] > 0 and harness.quarantined(dag_id) == 0
         assert_warehouse_equals_org(harness, org, dag_id)
     audit = dict(harness.rows("SELECT pipeline_id, api_calls FROM {s}.lumina_audit"))
     assert all(calls > 0 for calls in audit.values())
@@ -60,16 +50,16 @@ def test_initial_load_then_every_kind_of_change(harness: Any, salesforce: Any) -
     org.advance(120)  # past the safety lag
 
     for dag_id in PIPELINES:
-        run_ok(harness, dag_id)
+        harness.run_ok(dag_id)
     changes = harness.rows("SELECT field, change, action FROM {s}.lumina_schema_changes")
     assert ("Customer_Segment__c", "added", "evolved") in changes
     # Hard deletes, a contact formula that changed without the contact changing, a field that
     # existing accounts got a value for without their stamps moving: the maintenance DAGs.
-    reconciled = run_ok(harness, "salesforce_account__reconcile")
+    reconciled = harness.run_ok("salesforce_account__reconcile")
     assert reconciled["rows_deleted"] == 2
-    backfill = run_ok(harness, "salesforce_account__refresh")
+    backfill = harness.run_ok("salesforce_account__refresh")
     assert backfill["rows_updated"] > 0
-    formulas = run_ok(harness, "salesforce_contact__refresh")
+    formulas = harness.run_ok("salesforce_contact__refresh")
     assert formulas["rows_updated"] >= 1
     for dag_id in PIPELINES:
         assert_warehouse_equals_org(harness, org, dag_id)
@@ -77,12 +67,12 @@ def test_initial_load_then_every_kind_of_change(harness: Any, salesforce: Any) -
 
     # Days go by: formulas on TODAY change for every open record, and only the refresh sees it.
     org.advance(2 * 86400)
-    run_ok(harness, "salesforce_opportunity__refresh")
-    run_ok(harness, "salesforce_case__refresh")
+    harness.run_ok("salesforce_opportunity__refresh")
+    harness.run_ok("salesforce_case__refresh")
     assert_warehouse_equals_org(harness, org, "salesforce_opportunity")
     assert_warehouse_equals_org(harness, org, "salesforce_case")
     # Replaying reads everything again and changes nothing.
-    again = run_ok(harness, "salesforce_account__refresh")
+    again = harness.run_ok("salesforce_account__refresh")
     assert again["rows_updated"] == 0
 
 
@@ -94,7 +84,7 @@ def test_faults_on_every_kind_of_call_lose_and_duplicate_nothing(harness: Any, s
     org.faults.add("bulk_create", status=429, retry_after=1)
     org.faults.add("bulk_status", "expire_session")  # mid-run, while polling the job
     org.faults.add("bulk_results", "drop", times=2)  # connection dropped mid-body, twice
-    result = run_ok(harness, "salesforce_account")  # 1,200 records: over Bulk 2.0
+    result = harness.run_ok("salesforce_account")  # 1,200 records: over Bulk 2.0
     assert result["rows_inserted"] == len(org.ids("Account"))  # live ones; recycle-bin rows are tombstones
     assert_warehouse_equals_org(harness, org, "salesforce_account")
     fired = {rule.category: rule.fired for rule in org.faults.rules()}
@@ -114,7 +104,7 @@ def test_faults_on_every_kind_of_call_lose_and_duplicate_nothing(harness: Any, s
     org.advance(120)
     org.faults.add("query", "drop")  # now over REST: the page breaks mid-body
     org.faults.add("deleted", status=502)
-    assert run_ok(harness, "salesforce_account")["rows_updated"] == 40
+    assert harness.run_ok("salesforce_account")["rows_updated"] == 40
     assert_warehouse_equals_org(harness, org, "salesforce_account")
 
 
@@ -123,7 +113,7 @@ def test_the_daily_limit_opens_the_breaker_and_keeps_the_watermark(harness: Any,
     from airflow.models import Variable
 
     org = salesforce.org
-    run_ok(harness, "salesforce_account")
+    harness.run_ok("salesforce_account")
     watermark = harness.watermark("salesforce_account")
     org.update("Account", [{"Id": i, "Rating": "Cold"} for i in sorted(org.ids("Account"))[:5]])
     org.advance(120)
@@ -143,7 +133,7 @@ def test_the_daily_limit_opens_the_breaker_and_keeps_the_watermark(harness: Any,
     finally:
         Variable.delete("lumina_breaker__salesforce_default")  # noqa: AIR311
     org.set_api_limit(100_000, used=0)
-    assert run_ok(harness, "salesforce_account")["rows_updated"] == 5
+    assert harness.run_ok("salesforce_account")["rows_updated"] == 5
     assert_warehouse_equals_org(harness, org, "salesforce_account")
 
 
@@ -188,7 +178,7 @@ def test_write_back_upserts_by_external_id_and_records_every_row(harness: Any, s
     org = salesforce.org
     accounts = file_drops.accounts_initial()
     harness.drop(accounts)
-    run_ok(harness, "filedrop_crm_accounts")
+    harness.run_ok("filedrop_crm_accounts")
     active = {
         r[0]: r[1]
         for r in harness.rows(
@@ -244,7 +234,7 @@ def test_a_backfill_of_an_interval_45_days_back_runs_green_and_loads_its_records
     from lumina_integration.hooks.salesforce.reader import parse_datetime
 
     org = salesforce.org
-    run_ok(harness, "salesforce_account")
+    harness.run_ok("salesforce_account")
     now = org.now()
     old = now - timedelta(days=45)
     # An old interval changes late (a migration replays it): new records, and edits of older ones.
@@ -291,32 +281,32 @@ def modstamps(org: Any) -> dict[str, Any]:
 
 def test_an_update_stamped_below_the_lookback_is_repaired_by_the_next_reconcile(harness: Any, salesforce: Any) -> None:
     org = salesforce.org
-    run_ok(harness, "salesforce_account")
+    harness.run_ok("salesforce_account")
     watermark = harness.watermark("salesforce_account")
     # Committed two hours behind the watermark, far below its 10-minute lookback: no window reads it.
     below = watermark - timedelta(hours=2)
     older = sorted(i for i, stamp in modstamps(org).items() if stamp < below)[:4]
     org.update("Account", [{"Id": i, "Phone": "+1 555 0100"} for i in older], modstamp=below)
     org.advance(120)
-    missed = run_ok(harness, "salesforce_account")
+    missed = harness.run_ok("salesforce_account")
     assert missed["rows_inserted"] == missed["rows_updated"] == 0
     watermark = harness.watermark("salesforce_account")
 
-    reconciled = run_ok(harness, "salesforce_account__reconcile")
+    reconciled = harness.run_ok("salesforce_account__reconcile")
     assert (reconciled["rows_inserted"], reconciled["rows_updated"], reconciled["rows_deleted"]) == (0, 4, 0)
     phones = dict(harness.rows("SELECT source_id, phone FROM {s}.customer WHERE source_id = ANY(:ids)", ids=older))
     assert phones == dict.fromkeys(older, "+1 555 0100")
     assert_warehouse_equals_org(harness, org, "salesforce_account")
     assert harness.watermark("salesforce_account") == watermark
     # Nothing differs any more: the next reconcile reads no record by id.
-    assert run_ok(harness, "salesforce_account__reconcile")["rows_staged"] == 0
+    assert harness.run_ok("salesforce_account__reconcile")["rows_staged"] == 0
 
 
 def test_a_source_clock_behind_the_watermark_beyond_the_lookback_fails_the_plan(
     harness: Any, salesforce: Any, capfd: Any
 ) -> None:
     org = salesforce.org
-    run_ok(harness, "salesforce_account")
+    harness.run_ok("salesforce_account")
     watermark = harness.watermark("salesforce_account")
     org.set_time(watermark - timedelta(minutes=30))  # the org's clock stepped back 30 min; the lookback is 10
     run = harness.run("salesforce_account")
@@ -342,7 +332,7 @@ def test_a_resync_rewrites_newer_rows_and_tombstones_unread_ones_without_moving_
 
     org = salesforce.org
     harness.drop(file_drops.accounts_initial())
-    run_ok(harness, "filedrop_crm_accounts")  # another source's rows in the same table: never touched
+    harness.run_ok("filedrop_crm_accounts")  # another source's rows in the same table: never touched
     legacy = harness.rows(OTHER_SOURCES)
     accounts = sorted(org.ids("Account"))
     changed, purged = accounts[0], accounts[1]
@@ -350,7 +340,7 @@ def test_a_resync_rewrites_newer_rows_and_tombstones_unread_ones_without_moving_
     org.advance(86400)
     org.update("Account", [{"Id": changed, "Name": "Stamped a day ahead"}])
     org.advance(120)
-    run_ok(harness, "salesforce_account")
+    harness.run_ok("salesforce_account")
     org.advance(-86400)
     org.update("Account", [{"Id": changed, "Name": "Corrected after the clock fix"}])
     watermark = harness.watermark("salesforce_account")
@@ -358,10 +348,10 @@ def test_a_resync_rewrites_newer_rows_and_tombstones_unread_ones_without_moving_
     assert ahead > modstamps(org)[changed]  # the warehouse's stamp is newer than the org's
 
     # The reconcile cannot fix it: the cursor guard keeps the newer row.
-    assert run_ok(harness, "salesforce_account__reconcile")["rows_updated"] == 0
+    assert harness.run_ok("salesforce_account__reconcile")["rows_updated"] == 0
     org.purge("Account", [purged])  # a hard delete since
 
-    resynced = run_ok(harness, "salesforce_account__resync")
+    resynced = harness.run_ok("salesforce_account__resync")
     assert (resynced["rows_inserted"], resynced["rows_updated"], resynced["rows_deleted_unread"]) == (0, 1, 1)
     assert harness.rows("SELECT name FROM {s}.customer WHERE source_id = :i", i=changed) == [
         ("Corrected after the clock fix",)
@@ -371,5 +361,5 @@ def test_a_resync_rewrites_newer_rows_and_tombstones_unread_ones_without_moving_
     assert harness.watermark("salesforce_account") == watermark
     assert harness.rows(OTHER_SOURCES) == legacy
     # A second resync finds nothing to change.
-    again = run_ok(harness, "salesforce_account__resync")
+    again = harness.run_ok("salesforce_account__resync")
     assert again["rows_inserted"] == again["rows_updated"] == again["rows_deleted"] == again["rows_deleted_unread"] == 0

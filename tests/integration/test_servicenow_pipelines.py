@@ -26,21 +26,11 @@ def assert_warehouse_equals_instance(harness: Any, instance: Any, dag_id: str) -
     )
 
 
-def run_ok(harness: Any, dag_id: str) -> dict[str, Any]:
-    run = harness.run(dag_id)
-    assert str(run.state) == "success", harness.states(run)
-    return harness.load_result(run)
-
-
-def quarantined(harness: Any, pipeline: str) -> int:
-    return harness.rows("SELECT COUNT(*) FROM {s}.lumina_quarantine WHERE pipeline_id = :p", p=pipeline)[0][0]
-
-
 def test_initial_load_then_ties_late_updates_and_deletes(harness: Any, servicenow: Any) -> None:
     instance, control = servicenow.instance, servicenow.control
     for dag_id in PIPELINES:
-        result = run_ok(harness, dag_id)
-        assert result["rows_inserted"] > 0 and quarantined(harness, dag_id) == 0, dag_id
+        result = harness.run_ok(dag_id)
+        assert result["rows_inserted"] > 0 and harness.quarantined(dag_id) == 0, dag_id
         assert_warehouse_equals_instance(harness, instance, dag_id)
     audit = dict(harness.rows("SELECT pipeline_id, api_calls FROM {s}.lumina_audit"))
     assert all(audit[p] > 0 for p in PIPELINES)
@@ -62,7 +52,7 @@ def test_initial_load_then_ties_late_updates_and_deletes(harness: Any, serviceno
     control.advance(120)  # past the safety lag
 
     for dag_id in PIPELINES:
-        run_ok(harness, dag_id)
+        harness.run_ok(dag_id)
     assert ("u_escalation_tier", "added", "evolved") in harness.rows(
         "SELECT field, change, action FROM {s}.lumina_schema_changes"
     )
@@ -72,20 +62,20 @@ def test_initial_load_then_ties_late_updates_and_deletes(harness: Any, serviceno
     for dag_id in UNAUDITED:
         assert not compare.compare(harness.engine, harness.schema, instance, dag_id).equal
     # ... and found by their reconcile DAGs (sys_id comparison).
-    assert run_ok(harness, "servicenow_sys_user__reconcile")["rows_deleted"] == 4
-    assert run_ok(harness, "servicenow_core_company__reconcile")["rows_deleted"] == 2
+    assert harness.run_ok("servicenow_sys_user__reconcile")["rows_deleted"] == 4
+    assert harness.run_ok("servicenow_core_company__reconcile")["rows_deleted"] == 2
     for dag_id in PIPELINES:
         assert_warehouse_equals_instance(harness, instance, dag_id)
     assert set(created) <= {r[0] for r in harness.rows("SELECT source_id FROM {s}.support_case")}
     # Replaying reads the lookback again and changes nothing.
     for dag_id in PIPELINES:
-        again = run_ok(harness, dag_id)
+        again = harness.run_ok(dag_id)
         assert again["rows_inserted"] == 0 and again["rows_updated"] == 0, (dag_id, again)
 
 
 def test_a_record_updated_mid_paging_a_429_storm_and_a_token_expiry_lose_nothing(harness: Any, servicenow: Any) -> None:
     instance, control = servicenow.instance, servicenow.control
-    run_ok(harness, "servicenow_incident")
+    harness.run_ok("servicenow_incident")
     incidents = sorted(control.ids("incident"))
     # Many changes in one window, so the next run pages (5,000 records a page): 6,000 new incidents, some tied.
     control.create("incident", [{"short_description": f"Bulk {i}", "urgency": "3"} for i in range(6000)])
@@ -101,10 +91,10 @@ def test_a_record_updated_mid_paging_a_429_storm_and_a_token_expiry_lose_nothing
         delete=[incidents[1]],
     )
     instance.faults.add("table", status=429, retry_after=1, times=3, after=1)
-    result = run_ok(harness, "servicenow_incident")
+    result = harness.run_ok("servicenow_incident")
     assert result["rows_inserted"] >= 6000
     control.advance(120)
-    run_ok(harness, "servicenow_incident")  # the mid-paging changes stamped past the first window's end
+    harness.run_ok("servicenow_incident")  # the mid-paging changes stamped past the first window's end
     assert_warehouse_equals_instance(harness, instance, "servicenow_incident")
     fired = {rule.category: rule.fired for rule in instance.faults.rules()}
     assert fired == {"table": 3}

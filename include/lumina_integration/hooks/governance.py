@@ -179,6 +179,15 @@ class CircuitBreaker:
             self.store.delete(self.key)
 
 
+def run_breaker(conn_id: str, pipeline_id: str) -> CircuitBreaker | None:
+    """The breaker of connection ``conn_id`` for a pipeline's run (Airflow Variables), or None outside one.
+
+    Outside a run (the UI's connection test, a bench, a one-off script) a failure is reported to whoever
+    called, not counted against every pipeline on that connection.
+    """
+    return CircuitBreaker(conn_id, VariableStore()) if pipeline_id else None
+
+
 class QuotaExhausted(StopRun):
     """The system's API allowance is used up (Salesforce's REQUEST_LIMIT_EXCEEDED): stop, do not retry."""
 

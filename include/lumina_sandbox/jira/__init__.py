@@ -45,15 +45,24 @@ Knowingly simpler than real Jira:
   (any status may follow any), screens, transitions, sub-task or epic links, sprints, attachments, watchers,
   votes, remote links, properties.
 - JQL has no history operators (``WAS``, ``CHANGED``), functions other than ``currentUser()``/``now()``, ``~``
-  only as a substring match on the summary, no ``text``/``description`` search; ``ORDER BY`` only on updated,
+  is a substring match (``*`` as a wildcard) on text fields (the description's ADF JSON text), no ``text``
+  pseudo-field; ``ORDER BY`` only on updated,
   created, key, id, project; without ``ORDER BY`` the order is key descending. Ties in the order are broken by
   id (Jira's tie order is unspecified). Searches see writes at once (Jira's index can lag).
 - ``nextPageToken`` is a keyset cursor over the sort values; Atlassian does not document its semantics (nor
   the expired-token wording). ``maxResults`` caps at 100 with fields and 5,000 for ids/keys only; Jira may
   return fewer for large fields. ``expand`` supports ``changelog`` and ``names`` only.
 - REST v2 and Data Center bodies are ADF flattened to plain text (real: wiki markup); no ``renderedFields``.
-- ``/worklog/updated`` ignores ``expand=properties``; a comment's ``visibility`` (role or group) is shown but
+- ``/worklog/updated`` and ``/deleted`` take ``since`` inclusively (assumed: the next page repeats the
+  boundary worklog) and ignore ``expand=properties``; the worklogs of a deleted issue vanish with it and are
+  not listed by ``/worklog/deleted`` (assumed); a comment's ``visibility`` (role or group) is shown but
   not enforced (the one user sees every comment).
 - OAuth scopes are not checked; the token endpoint lives on the site (real: auth.atlassian.com). The rate limit
   is one rule for every account in fixed windows of the sandbox clock (real limits are cost-based and adaptive).
+
+Modules: ``times`` (datetime text, JQL date literals), ``adf``, ``reference`` (projects, statuses, users),
+``catalog`` (fields), ``store`` (SQLite), ``records`` (write path, changelog), ``generator``, ``jql`` (JQL to
+SQL), ``tokens`` (page tokens), ``render`` (JSON shapes), ``reads`` (searches and pages), ``auth``,
+``ratelimit``, ``faults``, ``errors``, ``instance``, ``app`` (edge middleware), ``routes_*``, ``server``,
+``runner``, ``control``, ``connection``, ``compare``, ``demo``, ``bench``.
 """

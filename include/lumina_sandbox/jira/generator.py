@@ -58,6 +58,16 @@ COMPONENT_SETS = [[], ["api"], ["db"], ["ui", "auth"], ["api", "db"]]
 POINTS = [1.0, 2.0, 3.0, 5.0, 8.0, 13.0, None, None]
 CUSTOMERS = ["ACME GmbH", "Globex", "Initech", "Umbrella Ltd.", None, None]
 RESTRICTED = '{"type":"role","value":"Developers","identifier":"Developers"}'
+BATCH = 20_000  # issues generated between two bulk inserts
+COLUMNS = [
+    ("issues", ("id", "project", "num", "created", "updated", "data")),
+    ("histories", ("id", "issue_id", "created", "author", "items")),
+    ("comments", ("id", "issue_id", "created", "updated", "author", "update_author", "body", "visibility")),
+    (
+        "worklogs",
+        ("id", "issue_id", "started", "created", "updated", "author", "update_author", "seconds", "comment"),
+    ),
+]
 POOL = 64  # distinct generated bodies and changelog items: picked per record (generation speed)
 
 
@@ -130,7 +140,10 @@ def generate(writer: Writer, count: int, rng: random.Random, now_ms: int) -> int
     latest = now_ms - 5 * MINUTE_MS
     earliest = latest - SPAN_DAYS * DAY_MS
     minutes = sorted(rng.randrange(earliest, latest) // MINUTE_MS * MINUTE_MS for _ in range(slots))
-    issues, histories, comments, worklogs = [], [], [], []
+    issues: list[tuple[Any, ...]] = []
+    histories: list[tuple[Any, ...]] = []
+    comments: list[tuple[Any, ...]] = []
+    worklogs: list[tuple[Any, ...]] = []
     history_ids = iter(writer.next_ids("histories", count * 6 + (count // BIG_CHANGELOG_EVERY + 1) * 260))
     comment_ids = iter(writer.next_ids("comments", count * 3))
     worklog_ids = iter(writer.next_ids("worklogs", count * 2))
@@ -204,16 +217,14 @@ def generate(writer: Writer, count: int, rng: random.Random, now_ms: int) -> int
                     pick(worklog_texts),
                 )
             )
-    writer.store.insert("issues", ("id", "project", "num", "created", "updated", "data"), issues)
-    writer.store.insert("histories", ("id", "issue_id", "created", "author", "items"), histories)
-    writer.store.insert(
-        "comments",
-        ("id", "issue_id", "created", "updated", "author", "update_author", "body", "visibility"),
-        comments,
-    )
-    writer.store.insert(
-        "worklogs",
-        ("id", "issue_id", "started", "created", "updated", "author", "update_author", "seconds", "comment"),
-        worklogs,
-    )
+        if len(issues) >= BATCH:
+            _flush(writer, issues, histories, comments, worklogs)
+    _flush(writer, issues, histories, comments, worklogs)
     return count
+
+
+def _flush(writer: Writer, *batches: list[tuple[Any, ...]]) -> None:
+    """Insert what was generated so far and empty the lists (memory stays flat for a million issues)."""
+    for (table, columns), rows in zip(COLUMNS, batches, strict=True):
+        writer.store.insert(table, columns, rows)
+        rows.clear()

@@ -17,7 +17,7 @@ the next run's drift check sees it and its column appears.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,6 +82,23 @@ class Catalogue:
     def by_id(self) -> dict[str, JiraField]:
         return {f.id: f for f in self.fields}
 
+    def named(self, name: str) -> JiraField:
+        """The field whose id or (exact, then case-insensitive) name is ``name``.
+
+        Raises:
+            ValueError: no field, or several fields (a name two custom fields share).
+        """
+        for found in (
+            [f for f in self.fields if f.id == name],
+            [f for f in self.fields if f.name == name],
+            [f for f in self.fields if f.name.casefold() == name.casefold()],
+        ):
+            if len(found) == 1:
+                return found[0]
+            if len(found) > 1:
+                raise ValueError(f"{len(found)} fields of the site are named {name!r}: name one by its id")
+        raise ValueError(f"the site's field catalogue has no field named {name!r}")
+
     def clause_names(self) -> set[str]:
         """Every name JQL accepts for a searchable field (ids, clause names, ``cf[10010]``)."""
         names = {f.id for f in self.fields if f.searchable}
@@ -107,15 +124,23 @@ def _value_path(field: JiraField, user_key: str) -> tuple[tuple[str, ...], pa.Da
     return (), pa.string()  # arrays, objects, any: JSON text
 
 
-def issue_specs(catalogue: Catalogue, wanted: Sequence[str] | None, *, user_key: str) -> list[FieldSpec]:
-    """The columns of an issue batch: id, key, updated, the wanted catalogue fields, status category, deleted.
+def issue_specs(
+    catalogue: Catalogue,
+    wanted: Sequence[str] | None,
+    *,
+    user_key: str,
+    named: Mapping[str, str] | None = None,
+) -> list[FieldSpec]:
+    """The columns of an issue batch: id, key, updated, the wanted catalogue fields, status category, the
+    ``named`` columns (column -> a field's name, see ``JiraOptions.field_names``), deleted.
 
     Raises:
-        ValueError: a wanted field the catalogue does not have.
+        ValueError: a wanted field the catalogue does not have, a name it does not know, a clashing column.
     """
     known = catalogue.by_id()
+    named = dict(named or {})
     if wanted is not None:
-        extra = {ISSUE_ID, ISSUE_KEY, UPDATED, STATUS_CATEGORY, DELETED}
+        extra = {ISSUE_ID, ISSUE_KEY, UPDATED, STATUS_CATEGORY, DELETED, *named}
         unknown = sorted(w for w in wanted if w not in known and w not in extra)
         if unknown:
             raise ValueError(f"these fields are not in the site's field catalogue: {unknown}")
@@ -133,6 +158,13 @@ def issue_specs(catalogue: Catalogue, wanted: Sequence[str] | None, *, user_key:
         specs.append(FieldSpec(f.id, arrow_type, path=("fields", f.id, *sub), description=f.name))
     if "status" in known and (wanted is None or "status" in wanted):
         specs.append(FieldSpec(STATUS_CATEGORY, pa.string(), path=("fields", "status", "statusCategory", "key")))
+    taken = {s.name for s in specs} | set(known) | {DELETED}
+    for column, name in named.items():
+        if column in taken:
+            raise ValueError(f"field_names: the column {column!r} is already a column of the issues")
+        field = catalogue.named(name)
+        sub, arrow_type = _value_path(field, user_key)
+        specs.append(FieldSpec(column, arrow_type, path=("fields", field.id, *sub), description=field.name))
     specs.append(FieldSpec(DELETED, pa.bool_()))
     return specs
 

@@ -45,7 +45,10 @@ if TYPE_CHECKING:
     from lumina_integration.window import Window
 
 IDS_PER_QUERY = 100  # issue ids in one "id in (...)" clause
-BATCH_ROWS = 10_000
+# Issues arrive as large JSON objects (every field, users with avatars) held as Python dicts until a batch is
+# typed: 2,000 a batch keep a 100k-issue extract at 351 MB peak RSS (10,000: 533 MB) and are no slower, as the
+# Parquet part being built collects the batches (bench/jira_extract.py).
+BATCH_ROWS = 2_000
 CURSORS = {"issues": "updated", "comments": "updated", "worklogs": "updated", "changelog": "created"}
 
 
@@ -233,7 +236,7 @@ class JiraAdapterHook(BaseHook):
 
         object_name(obj)
         if obj == "issues":
-            return fields.issue_specs(self.catalogue, wanted, user_key=self.user_key)
+            return fields.issue_specs(self.catalogue, wanted, user_key=self.user_key, named=self.options.field_names)
         fixed = {
             "comments": fields.comment_specs,
             "worklogs": fields.worklog_specs,
@@ -279,8 +282,9 @@ class JiraAdapterHook(BaseHook):
         return window.start - self.options.lookback if window.start is not None else None
 
     def _issue_fields(self, specs: list[FieldSpec]) -> list[str]:
+        """The field ids a search asks for: each column's field (a named column's is in its path)."""
         known = self.catalogue.by_id()
-        return sorted({"updated", *(s.name for s in specs if s.name in known)})
+        return sorted({"updated", *(s.keys[1] for s in specs if len(s.keys) > 1 and s.keys[1] in known)})
 
     # -- reads -------------------------------------------------------------------------------------
     def estimate(self, obj: str, window: Window, options: Mapping[str, Any]) -> dict[str, Any]:

@@ -20,6 +20,7 @@ Flavor = Literal["auto", "cloud", "data_center"]
 # A field id as /rest/api/3/field names it: system ids (summary, issuetype) and customfield_10010.
 _FIELD_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_.]{0,99}$")
 _PROJECT_KEY = re.compile(r"^[A-Z][A-Z0-9_]{0,254}$")
+_COLUMN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 Operator = Literal["=", "!=", "in", "not in", "~", "!~", "is", "is not", ">", ">=", "<", "<="]
 Scalar = str | int | float
 
@@ -43,7 +44,14 @@ def _project_key(value: str) -> str:
     return value
 
 
+def _column(value: str) -> str:
+    if not _COLUMN.match(value):
+        raise ValueError(f"{value!r} is not a column name (lower case letters, digits and _)")
+    return value
+
+
 FieldId = Annotated[str, AfterValidator(_field_id)]
+ColumnName = Annotated[str, AfterValidator(_column)]
 ProjectKey = Annotated[str, AfterValidator(_project_key)]
 
 
@@ -78,6 +86,9 @@ class JiraOptions(BaseModel):
     Args:
         fields: the issue fields to read, by field id (default: every field of the catalogue). ``id``,
             ``key`` and ``updated`` are always read.
+        field_names: more columns, each a catalogue field found by its name (or id) on the site, e.g.
+            ``{story_points: "Story Points"}``: custom field ids differ from site to site, names travel,
+            so a mapping can read ``story_points`` on every site. Typed like the field it names.
         flavor: ``auto`` asks ``serverInfo`` (``deploymentType``); ``cloud`` searches with
             ``POST /rest/api/3/search/jql`` (``nextPageToken``), ``data_center`` with ``/rest/api/2/search``
             (``startAt``).
@@ -96,6 +107,7 @@ class JiraOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     fields: list[FieldId] | None = None
+    field_names: dict[ColumnName, str] = {}
     flavor: Flavor = "auto"
     projects: list[ProjectKey] | None = None
     jql_filter: list[JqlCondition] = []

@@ -202,21 +202,26 @@ class IssueReader:
     # -- children ---------------------------------------------------------------------------------
     def comments(self, issue_id: str, page_size: int) -> Iterator[dict[str, Any]]:
         """Every comment of an issue, oldest first, each with ``issue_id``."""
-        path = f"{self.api}issue/{_numeric(issue_id)}/comment"
+        for comment in self._issue_list(issue_id, "comment", "comments", page_size, {"orderBy": "created"}):
+            yield {**comment, "issue_id": issue_id, DELETED: False}
+
+    def _issue_list(
+        self, issue_id: str, endpoint: str, items: str, page_size: int, params: dict[str, str] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """The items of an issue's ``startAt``-paged list (``comment``: ``comments``, ``changelog``: ``values``)."""
+        path = f"{self.api}issue/{_numeric(issue_id)}/{endpoint}"
         pages = offset_pages(
             lambda start, size: self.client.get_json(
-                path, params={"startAt": start, "maxResults": size, "orderBy": "created"}
+                path, params={"startAt": start, "maxResults": size, **(params or {})}
             ),
-            lambda page: page.get("comments") or [],
+            lambda page: page.get(items) or [],
             page_size=page_size,
             total=lambda page: page.get("total"),
-            key=lambda c: c.get("id"),
-            what=f"comments of issue {issue_id}",
+            key=lambda item: item.get("id") if isinstance(item, dict) else None,
+            what=f"{endpoint} of issue {issue_id}",
         )
         for page in pages:
-            for comment in page.get("comments") or []:
-                if isinstance(comment, dict):
-                    yield {**comment, "issue_id": issue_id, DELETED: False}
+            yield from (item for item in page.get(items) or [] if isinstance(item, dict))
 
     def histories(self, issue: dict[str, Any], page_size: int) -> Iterator[dict[str, Any]]:
         """Every history entry of an issue: from the search's ``changelog``, or its endpoint when that was cut."""
@@ -235,19 +240,7 @@ class IssueReader:
             entries = (full.get("changelog") or {}).get("histories") if isinstance(full, dict) else None
             yield from (h for h in entries or [] if isinstance(h, dict))
             return
-        path = f"{self.api}issue/{_numeric(issue_id)}/changelog"
-        pages = offset_pages(
-            lambda start, size: self.client.get_json(path, params={"startAt": start, "maxResults": size}),
-            lambda page: page.get("values") or [],
-            page_size=page_size,
-            total=lambda page: page.get("total"),
-            key=lambda h: h.get("id"),
-            what=f"changelog of issue {issue_id}",
-        )
-        for page in pages:
-            yield from (h for h in page.get("values") or [] if isinstance(h, dict))
-            if page.get("isLast") is True:
-                return
+        yield from self._issue_list(issue_id, "changelog", "values", page_size)
 
     def worklog_changes(self, kind: str, since: datetime | None) -> Iterator[dict[str, Any]]:
         """``worklog/updated`` or ``worklog/deleted`` entries since an instant (``worklogId``, ``updatedTime``)."""
@@ -267,22 +260,6 @@ class IssueReader:
             chunk = [int(_numeric(i)) for i in ids[start : start + WORKLOG_LIST_MAX]]
             found = self.client.post_json(f"{self.api}worklog/list", {"ids": chunk})
             for worklog in found if isinstance(found, list) else []:
-                if isinstance(worklog, dict):
-                    yield {**worklog, DELETED: False}
-
-    def worklogs_of(self, issue_id: str, page_size: int) -> Iterator[dict[str, Any]]:
-        """Every worklog of one issue (reconciliation by issue, repairs)."""
-        path = f"{self.api}issue/{_numeric(issue_id)}/worklog"
-        pages = offset_pages(
-            lambda start, size: self.client.get_json(path, params={"startAt": start, "maxResults": size}),
-            lambda page: page.get("worklogs") or [],
-            page_size=page_size,
-            total=lambda page: page.get("total"),
-            key=lambda w: w.get("id"),
-            what=f"worklogs of issue {issue_id}",
-        )
-        for page in pages:
-            for worklog in page.get("worklogs") or []:
                 if isinstance(worklog, dict):
                     yield {**worklog, DELETED: False}
 

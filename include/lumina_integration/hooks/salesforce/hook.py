@@ -83,10 +83,10 @@ class SalesforceAdapterHook(BaseHook):
 
     @cached_property
     def client(self) -> SalesforceClient:
-        from lumina_integration.hooks.governance import CircuitBreaker, VariableStore
+        from lumina_integration.hooks.governance import run_breaker
         from lumina_integration.hooks.salesforce.client import SalesforceClient
 
-        breaker = CircuitBreaker(self.salesforce_conn_id, VariableStore()) if self.run.pipeline_id else None
+        breaker = run_breaker(self.salesforce_conn_id, self.run.pipeline_id)
         return SalesforceClient(self.settings, self.governor, breaker)
 
     def bind(self, run: RunContext) -> None:

@@ -80,7 +80,7 @@ class ServiceNowHook(BaseHook):
 
     @cached_property
     def client(self) -> RestClient:
-        from lumina_integration.hooks.governance import CircuitBreaker, VariableStore
+        from lumina_integration.hooks.governance import run_breaker
         from lumina_integration.hooks.rest.client import RestClient
         from lumina_integration.hooks.rest.session import Timeouts, TlsSettings, rest_session
 
@@ -90,7 +90,7 @@ class ServiceNowHook(BaseHook):
             timeouts=Timeouts(read=s.timeout_seconds),
         )
         session.trust_env = False  # proxies and CA bundles come from the connection, not the worker's environment
-        breaker = CircuitBreaker(self.servicenow_conn_id, VariableStore()) if self.run.pipeline_id else None
+        breaker = run_breaker(self.servicenow_conn_id, self.run.pipeline_id)
         return RestClient(
             s.instance_url, session=session, auth=self._auth(session), governor=self.governor, breaker=breaker
         )

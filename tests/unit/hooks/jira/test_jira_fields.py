@@ -105,3 +105,18 @@ def test_a_field_added_mid_life_appears_in_the_snapshot() -> None:
     after = {f.name for f in issue_fields(grown, user_key="accountId")}
     assert after - before == {"customfield_10100"}
     assert "cf[10016]" in CATALOGUE.clause_names() and "Story point estimate" in CATALOGUE.clause_names()
+
+
+def test_named_columns_find_a_custom_field_by_its_name() -> None:
+    specs = issue_specs(CATALOGUE, ["summary"], user_key="accountId", named={"story_points": "story point estimate"})
+    row = records_to_batch([ISSUE], specs).to_pylist()[0]
+    assert row["story_points"] == 3.0 and row["summary"] == "Crash on start"
+    with pytest.raises(ValueError, match="no field named"):
+        issue_specs(CATALOGUE, None, user_key="accountId", named={"risk": "Risk"})
+    with pytest.raises(ValueError, match="already a column"):
+        issue_specs(CATALOGUE, None, user_key="accountId", named={"summary": "Team"})
+    twins = Catalogue.from_api(
+        [{"id": f"customfield_{n}", "name": "Team", "schema": {"type": "string"}} for n in (1, 2)]
+    )
+    with pytest.raises(ValueError, match="2 fields"):
+        issue_specs(twins, None, user_key="accountId", named={"team": "Team"})

@@ -179,12 +179,19 @@ def test_the_removed_search_endpoint(jira: Any) -> None:
         read(h, "issues", whole(h), flavor="data_center")
 
 
+def test_flavor_auto_switches_to_search_jql_on_the_410(jira: Any) -> None:
+    h = hook()
+    h._cloud = False  # as if serverInfo had said Server: the first search hits the removed endpoint
+    table = read(h, "issues", whole(h))
+    assert h.cloud and set(table.column("id").to_pylist()) == set(jira.control.ids("issues"))
+
+
 def test_data_center_with_a_personal_access_token(jira: Any) -> None:
     jira.control.settings(deployment="datacenter")
     connect(jira, auth="bearer")
     h = hook()
     assert not h.cloud
-    for obj in ("issues", "comments", "changelog"):
+    for obj in ("issues", "comments", "worklogs", "changelog"):
         table = read(h, obj, whole(h), page_size=50)
         assert set(table.column("id").to_pylist()) == _truth_ids(jira, obj), obj
 
@@ -205,3 +212,26 @@ def test_deleted_issues_are_found_by_reconciliation(jira: Any) -> None:
     assert set(tombstones.column("updated").to_pylist()) == {
         as_of.replace(microsecond=as_of.microsecond // 1000 * 1000)
     }
+
+
+def test_the_estimate_counts_and_the_budget_stops_before_reading(jira: Any) -> None:
+    from lumina_integration.hooks.governance import BudgetExceeded
+
+    h = hook()
+    window = whole(h)
+    estimate = h.estimate("issues", window, {"page_size": 50})
+    assert estimate["records"] == len(jira.control.ids("issues"))
+    assert estimate["api_calls"] >= estimate["records"] // 50
+    before = jira.control.request_counts().get("search", 0)
+    with pytest.raises(BudgetExceeded, match="cap is 6"):
+        # serverInfo, myself, field and the count fit; a page per issue for the comments does not
+        hook().estimate("comments", window, {"max_api_calls": 6})
+    assert jira.control.request_counts().get("search", 0) == before + 1  # the count only, no page
+
+
+def test_a_named_column_reads_the_sites_story_points(jira: Any) -> None:
+    h = hook()
+    table = read(h, "issues", whole(h), field_names={"story_points": "Story Points"})
+    got = dict(zip(table.column("id").to_pylist(), table.column("story_points").to_pylist(), strict=True))
+    truth = {r["id"]: r.get("customfield_10010") for r in jira.control.truth("issues")}
+    assert got == truth and any(v is not None for v in got.values())

@@ -147,7 +147,8 @@ def test_issue_updated_while_its_window_is_paged_moves_behind_the_cursor(
     jql = "project = WEB ORDER BY updated ASC, id ASC"
     everything = search_all(jira, server, jql=jql, maxResults=100)[0]
     first_key = everything[0]["key"]
-    server.control.on_page("issues", page=2, update=[{"key": first_key, "summary": "changed mid-paging"}])
+    later = server.control.now() + timedelta(days=1)  # after every other issue, whatever earlier tests wrote
+    server.control.on_page("issues", page=2, update=[{"key": first_key, "summary": "changed mid-paging"}], stamp=later)
     seen, _ = search_all(jira, server, jql=jql, maxResults=20, fields=["summary"])
     keys = [i["key"] for i in seen]
     assert keys.count(first_key) == 2  # read on page 1, and again at its new place in the order
