@@ -184,14 +184,14 @@ class JiraChangeCapture(ChangeCaptureMachine):
 
     @rule(
         page=st.integers(2, 3),
-        changed=st.integers(PAGE_SIZE + 1, 3 * PAGE_SIZE),
+        extra=st.integers(1, PAGE_SIZE),
         late=st.booleans(),
         fault=st.sampled_from(("none", "none", "storm", "expire", "page_token")),
         data=st.data(),
     )
-    def write_while_the_window_is_paged(self, page: int, changed: int, late: bool, fault: str, data: Any) -> None:
-        """Issues change while the window is paged: ``changed`` issues written first so the window spans
-        pages, then, when the ``page``-th search page is asked for, some are updated (ones already read and
+    def write_while_the_window_is_paged(self, page: int, extra: int, late: bool, fault: str, data: Any) -> None:
+        """Issues change while the window is paged: ``(page - 1) * 5 + extra`` issues written first so the
+        window spans pages, then, when the ``page``-th search page is asked for, some are updated (ones already read and
         ones not yet), one created and one deleted, all stamped after the window's end; with ``late``, one
         more update stamped one second after the watermark (inside the window, in a minute the search may
         have read already: only a later window must see it)."""
@@ -199,7 +199,9 @@ class JiraChangeCapture(ChangeCaptureMachine):
         if watermark is None:
             return
         everyone = sorted(self._stamps())
-        batch = data.draw(st.lists(st.sampled_from(everyone), min_size=1, max_size=changed, unique=True))
+        # Enough changes in the window that the page-th page is asked for: (page - 1) full pages and more.
+        changed = (page - 1) * PAGE_SIZE + extra
+        batch = data.draw(st.lists(st.sampled_from(everyone), min_size=changed, max_size=changed, unique=True))
         self._update(batch, "paged")
         self.site.advance(61)
         moved = data.draw(st.lists(st.sampled_from(everyone), min_size=1, max_size=4, unique=True))

@@ -196,14 +196,14 @@ class ServiceNowChangeCapture(ChangeCaptureMachine):
 
     @rule(
         page=st.integers(2, 3),
-        changed=st.integers(PAGE_SIZE + 1, 3 * PAGE_SIZE),
+        extra=st.integers(1, PAGE_SIZE),
         late=st.booleans(),
         fault=st.sampled_from(("none", "none", "storm", "expire")),
         data=st.data(),
     )
-    def write_while_a_window_is_paged(self, page: int, changed: int, late: bool, fault: str, data: Any) -> None:
-        """Incidents change while the incident window is paged: ``changed`` records written first so the
-        window spans pages, then, when the ``page``-th page is asked for, some records are updated (ones
+    def write_while_a_window_is_paged(self, page: int, extra: int, late: bool, fault: str, data: Any) -> None:
+        """Incidents change while the incident window is paged: ``(page - 1) * 5 + extra`` records written first
+        so the window spans pages, then, when the ``page``-th page is asked for, some records are updated (ones
         already read and ones not yet), one is created and one deleted (audited), all stamped after the
         window's end; with ``late``, one more update stamped inside the window (a late commit, perhaps
         behind the keyset position already: only a later window must see it)."""
@@ -212,7 +212,9 @@ class ServiceNowChangeCapture(ChangeCaptureMachine):
         if watermark is None:
             return
         everyone = sorted(self.instance.ids_of(table))
-        batch = data.draw(st.lists(st.sampled_from(everyone), min_size=1, max_size=changed, unique=True))
+        # Enough changes in the window that the page-th page is asked for: (page - 1) full pages and more.
+        changed = (page - 1) * PAGE_SIZE + extra
+        batch = data.draw(st.lists(st.sampled_from(everyone), min_size=changed, max_size=changed, unique=True))
         self.instance.update(table, self._changes(table, batch, "paged"))
         self.fresh(table, batch)
         self.instance.advance(61)
