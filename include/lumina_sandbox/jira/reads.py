@@ -150,7 +150,12 @@ def _after(order: list[tuple[str, bool]], values: list[Any]) -> tuple[str, list[
         equal = [f"{c} = ?" for c, _ in order[:depth]]
         terms.append("(" + " AND ".join([*equal, f"{column} {'>' if ascending else '<'} ?"]) + ")")
         params.extend([*values[:depth], values[depth]])
-    return "(" + " OR ".join(terms) + ")", params
+    # The first column's bound again, on its own, for SQLite to seek the index with (search_jql puts it before
+    # the JQL's own bounds). Without it every page scanned from the window's start: the last pages of a
+    # 200k-issue read took 7x the first ones, and a 1M read slowed 3x as it went.
+    first, ascending = order[0]
+    seek = f"{first} {'>=' if ascending else '<='} ?"
+    return "(" + seek + " AND (" + " OR ".join(terms) + "))", [values[0], *params]
 
 
 def search_jql(instance: Instance, api: int, options: dict[str, Any]) -> dict[str, Any]:
@@ -168,7 +173,8 @@ def search_jql(instance: Instance, api: int, options: dict[str, Any]) -> dict[st
     token = options.get("nextPageToken")
     if token:
         after, extra = _after(query.order, instance.tokens.read(str(token), text, instance.now_ms()))
-        where, params = f"({where}) AND {after}", params + extra
+        # The keyset first: of two lower bounds on `updated` SQLite seeks the index with the first it reads.
+        where, params = f"{after} AND ({where})", extra + params
     columns = ", ".join(column for column, _ in query.order)
     rows = instance.store.query(
         f"SELECT {ISSUE_COLUMNS}, {columns} FROM issues WHERE {where} ORDER BY {_order_sql(query.order)} LIMIT ?",
