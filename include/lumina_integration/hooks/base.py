@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -150,3 +150,21 @@ class SourceAdapter(Protocol):
         ...
 
     def test_connection(self) -> tuple[bool, str]: ...
+
+
+class HasSecrets(Protocol):
+    """A connection's parsed settings that can name the secrets they hold (passwords, tokens, keys)."""
+
+    def secrets(self) -> list[str]: ...
+
+
+SettingsT = TypeVar("SettingsT", bound=HasSecrets)
+
+
+def masked(settings: SettingsT) -> SettingsT:
+    """``settings`` after registering each of its secrets with Airflow's log masker, so no task log prints them."""
+    from airflow.sdk.log import mask_secret
+
+    for secret in settings.secrets():
+        mask_secret(secret)
+    return settings

@@ -67,13 +67,10 @@ class HanaHook(DbApiHook):
     # -- connections -------------------------------------------------------------------------
     @cached_property
     def settings(self) -> HanaSettings:
-        from airflow.sdk.log import mask_secret
-
+        from lumina_integration.hooks.base import masked
         from lumina_integration.hooks.hana.settings import settings_from_connection
 
-        settings = settings_from_connection(self.get_connection(getattr(self, self.conn_name_attr)))
-        for secret in settings.secrets():
-            mask_secret(secret)
+        settings = masked(settings_from_connection(self.get_connection(getattr(self, self.conn_name_attr))))
         if settings.mode == "hdbcli" and not (settings.encrypt and settings.validate_certificate):
             self.log.warning(
                 "Connection %s: TLS %s; use only on a trusted network",

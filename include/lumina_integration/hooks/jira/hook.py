@@ -76,14 +76,10 @@ class JiraAdapterHook(BaseHook):
     # -- wiring ------------------------------------------------------------------------------------
     @cached_property
     def settings(self) -> JiraSettings:
-        from airflow.sdk.log import mask_secret
-
+        from lumina_integration.hooks.base import masked
         from lumina_integration.hooks.jira.settings import settings_from_connection
 
-        settings = settings_from_connection(self.get_connection(self.jira_conn_id))
-        for secret in settings.secrets():
-            mask_secret(secret)
-        return settings
+        return masked(settings_from_connection(self.get_connection(self.jira_conn_id)))
 
     @cached_property
     def governor(self) -> ApiGovernor:

@@ -63,14 +63,10 @@ class ServiceNowHook(BaseHook):
     # -- wiring ---------------------------------------------------------------------------------------------
     @cached_property
     def settings(self) -> ServiceNowSettings:
-        from airflow.sdk.log import mask_secret
-
+        from lumina_integration.hooks.base import masked
         from lumina_integration.hooks.servicenow.settings import settings_from_connection
 
-        settings = settings_from_connection(self.get_connection(self.servicenow_conn_id))
-        for secret in settings.secrets():
-            mask_secret(secret)
-        return settings
+        return masked(settings_from_connection(self.get_connection(self.servicenow_conn_id)))
 
     @cached_property
     def governor(self) -> ApiGovernor:
