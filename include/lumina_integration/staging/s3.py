@@ -2,6 +2,8 @@
 
 Credentials and the endpoint (``endpoint_url`` in the connection extra, for S3-compatible
 servers) come from the Airflow connection; nothing here reads secrets from anywhere else.
+Every client asks for its bucket's server-side encryption on each object it creates
+(:mod:`lumina_integration.protection.sse`).
 """
 
 from __future__ import annotations
@@ -10,10 +12,12 @@ from typing import Any
 
 
 def s3_client(conn_id: str) -> Any:
-    """A boto3 S3 client for an ``aws`` Airflow connection."""
+    """A boto3 S3 client for an ``aws`` Airflow connection, encrypting every upload per its bucket."""
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
-    return S3Hook(aws_conn_id=conn_id).get_conn()
+    from lumina_integration.protection.sse import enforce_sse
+
+    return enforce_sse(S3Hook(aws_conn_id=conn_id).get_conn())
 
 
 def delete_prefix(client: Any, bucket: str, prefix: str) -> int:
