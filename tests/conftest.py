@@ -41,6 +41,11 @@ os.environ.update(
 for _name in ("LUMINA_S3_PORT", "LUMINA_S3_ENDPOINT"):
     os.environ.pop(_name, None)
 
+# The PII keys for the whole session: generated, like `lumina settings-import` does for a deployment.
+from lumina_integration.protection.keys import generate_keys, keys_connection  # noqa: E402
+
+os.environ["AIRFLOW_CONN_LUMINA_PII_KEYS"] = json.dumps(keys_connection(generate_keys()))
+
 
 def _free_port() -> int:
     with socket.socket() as sock:

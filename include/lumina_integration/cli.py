@@ -7,6 +7,8 @@
   pools and variables into Airflow's metadata database (what ``astro dev start`` does), with
   ``${LUMINA_...}`` placeholders expanded from the environment (see ``lumina_integration.environment``).
 - ``lumina summary``: rows per canonical table, quarantine counts, watermarks, last runs.
+- ``lumina pii keys | new-key [--id ID] | retire-key ID``: the PII encryption key ids (never the keys), a new
+  active key, removing one no value uses (see docs/protection/pii.md).
 """
 
 from __future__ import annotations
@@ -30,14 +32,25 @@ def lint(paths: list[Path], dags_dir: Path = DAGS_DIR) -> list[str]:
     from lumina_integration.canonical.registry import load_entity, schema_files
     from lumina_integration.factory.dag_builder import check_pipeline
     from lumina_integration.factory.specs import LoadedSpec, iter_specs, load_spec
+    from lumina_integration.protection.policy import policy_problems
+    from lumina_integration.protection.settings import data_protection, settings_path
     from lumina_integration.yaml_models import YamlModelError
 
     problems: list[str] = []
+    try:
+        pii = data_protection().pii
+    except YamlModelError as exc:
+        problems.append(str(exc))
+        pii = None
     for entity, version in schema_files(SCHEMAS_DIR):
         try:
-            load_entity(entity, version)
+            schema = load_entity(entity, version)
         except (YamlModelError, LookupError) as exc:
             problems.append(str(exc))
+            continue
+        if pii is not None:
+            # A token, ciphertext or mask is text: a policy on a typed column cannot apply.
+            problems.extend(f"{settings_path()}: {p}" for p in policy_problems(schema, pii))
     items: list[LoadedSpec | YamlModelError] = []
     if paths:
         for path in paths:
@@ -75,6 +88,13 @@ def main(argv: list[str] | None = None) -> int:
     settings_parser = sub.add_parser("settings-import", help="load airflow_settings.yaml into Airflow")
     settings_parser.add_argument("--file", type=Path, default=PROJECT_DIR / "airflow_settings.yaml")
     sub.add_parser("summary", help="print what the warehouse holds")
+    pii_parser = sub.add_parser("pii", help="PII keys: list, add a key, rotate the warehouse, retire a key")
+    pii_sub = pii_parser.add_subparsers(dest="pii_command", required=True)
+    pii_sub.add_parser("keys", help="the key ids and the active one (never the keys)")
+    new_key = pii_sub.add_parser("new-key", help="add a fresh encryption key and make it active")
+    new_key.add_argument("--id", dest="key_id", default=None, help="the new key id (default: the next kN)")
+    retire = pii_sub.add_parser("retire-key", help="remove a key no value uses any more")
+    retire.add_argument("key_id")
     args = parser.parse_args(argv)
 
     if args.command == "lint":
@@ -102,7 +122,27 @@ def main(argv: list[str] | None = None) -> int:
         for line in done:
             print(line)
         return 0
+    if args.command == "pii":
+        return _pii(args)
     print(_summary())
+    return 0
+
+
+def _pii(args: argparse.Namespace) -> int:
+    from lumina_integration.protection import key_admin
+    from lumina_integration.protection.keys import PiiKeyError, load_keys
+
+    try:
+        if args.pii_command == "keys":
+            keys = load_keys()
+        elif args.pii_command == "new-key":
+            keys = key_admin.add_key(args.key_id)
+        else:
+            keys = key_admin.retire_key(args.key_id)
+    except PiiKeyError as exc:
+        print(f"lumina pii: {exc}", file=sys.stderr)
+        return 1
+    print(f"encryption keys: {', '.join(keys.key_ids)}; active: {keys.active_key_id}")
     return 0
 
 

@@ -117,4 +117,32 @@ def import_settings(path: Path) -> list[str]:
     for key, value in settings["variables"].items():
         Variable.set(key, value)
         done.append(f"variable {key}")
+    done.extend(ensure_pii_keys())
     return done
+
+
+def stored_connection_password(conn_id: str) -> str | None:
+    """The password the metadata database holds for ``conn_id`` (None when it holds no such connection).
+
+    The database, not a lookup through the secrets backends: an ``AIRFLOW_CONN_*`` variable would shadow it.
+    """
+    from airflow.models import Connection
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        conn = session.query(Connection).filter(Connection.conn_id == conn_id).one_or_none()
+        return None if conn is None else (conn.password or "")
+
+
+def ensure_pii_keys() -> list[str]:
+    """Create the PII keys connection with fresh random keys when the metadata database has none.
+
+    Never replaced once there: new keys would turn every token and ciphertext already stored into noise.
+    """
+    from lumina_integration.protection.keys import default_conn_id, generate_keys, keys_connection
+
+    conn_id = default_conn_id()
+    if stored_connection_password(conn_id) is not None:
+        return [f"connection {conn_id} kept (PII keys)"]
+    save_connections({conn_id: keys_connection(generate_keys())})
+    return [f"connection {conn_id} (generic, fresh PII keys)"]
