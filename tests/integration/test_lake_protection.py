@@ -1,7 +1,13 @@
-"""The lake side of data protection on a real pipeline run: server-side encryption of every object it writes."""
+"""The lake side of data protection on real pipeline runs: server-side encryption of every object a run
+writes, and validation reports and quarantine reasons that never quote a personal column's values."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+import random
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,19 +24,43 @@ def lake_objects(s3: Any, bucket: str) -> list[str]:
     return [o["Key"] for page in pages for o in page.get("Contents", [])]
 
 
+# E-mails the customer suite's regex refuses; each must appear nowhere but in the source file.
+BAD_EMAILS = [f"jane.doe{i}@@leaky{i}.example" for i in range(6)] + ["no-at-sign.k7q2", "two words@x.example"]
+
+
+def settings_with(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, old: str, new: str) -> str:
+    """The shipped data_protection.yaml with one passage replaced, in force for the test."""
+    from lumina_integration.protection.settings import DEFAULT_SETTINGS_PATH
+
+    shipped = DEFAULT_SETTINGS_PATH.read_text()
+    assert old in shipped, f"the shipped settings no longer hold {old!r}"
+    path = tmp_path / "data_protection.yaml"
+    path.write_text(shipped.replace(old, new))
+    monkeypatch.setenv("LUMINA_DATA_PROTECTION", str(path))
+    return str(path)
+
+
+def accounts_with_bad_emails(n: int = 60) -> file_drops.Drop:
+    rng = random.Random(3)
+    rows = [file_drops.account(i, rng, file_drops.BASE_TIME + timedelta(minutes=i)) for i in range(1, n + 1)]
+    for row, email in zip(rows[5::7], BAD_EMAILS, strict=False):
+        row["Email"] = email
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=file_drops.ACCOUNT_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return file_drops.Drop(files={"crm/accounts/accounts_bad_emails.csv": buffer.getvalue().encode()})
+
+
 @pytest.fixture
 def kms_lake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """The shipped settings with the lake bucket switched to SSE-KMS under a key id of its own."""
-    from lumina_integration.protection.settings import DEFAULT_SETTINGS_PATH
-
-    text = DEFAULT_SETTINGS_PATH.read_text().replace(
+    settings_with(
+        tmp_path,
+        monkeypatch,
         "  lumina-lake:\n    region: us-east-1\n    sse: AES256\n",
         f"  lumina-lake:\n    region: us-east-1\n    sse: aws:kms\n    kms_key_id: {KMS_KEY}\n",
     )
-    assert KMS_KEY in text, "the shipped settings no longer declare lumina-lake as expected"
-    path = tmp_path / "data_protection.yaml"
-    path.write_text(text)
-    monkeypatch.setenv("LUMINA_DATA_PROTECTION", str(path))
     return "lumina-lake"
 
 
@@ -49,3 +79,41 @@ def test_every_object_a_pipeline_run_writes_is_encrypted_with_the_buckets_key(ha
             unencrypted.append(key)
     assert unencrypted == [], f"{len(unencrypted)} of {len(keys)} objects without the bucket's SSE-KMS key"
     print(f"SSE checked on {len(keys)} objects in zones {sorted(zones)}")
+
+
+@pytest.mark.integration
+def test_reports_and_reasons_mask_personal_values_even_when_the_policy_keeps_them(
+    harness: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every class kept in clear: the masking must not rely on the transform having protected the column.
+    settings_with(
+        tmp_path,
+        monkeypatch,
+        "    direct: tokenize\n    sensitive: encrypt\n",
+        "    direct: keep\n    sensitive: keep\n",
+    )
+    harness.drop(accounts_with_bad_emails())
+    run = harness.run(CRM)
+    result = harness.load_result(run)
+    assert result["rows_quarantined"] == len(BAD_EMAILS)
+
+    keys = [k for k in lake_objects(harness.s3, "lumina-lake") if k.startswith("validation/")]
+    [report_key] = [k for k in keys if k.endswith("report.json")]
+    report_text = harness.s3.get_object(Bucket="lumina-lake", Key=report_key)["Body"].read().decode()
+    leaked = [email for email in BAD_EMAILS if email in report_text]
+    assert leaked == [], f"the validation report quotes {leaked}"
+    report = json.loads(report_text)
+    [regex] = [
+        e
+        for part in report["parts"]
+        for e in part["expectations"]
+        if e["type"] == "expect_column_values_to_match_regex" and e["kwargs"]["column"] == "email"
+    ]
+    assert regex["details"]["unexpected_count"] == len(BAD_EMAILS)
+    assert regex["details"]["partial_unexpected_list"] == ["<masked:direct>"] * len(BAD_EMAILS)
+    assert regex["details"]["unexpected_percent"] == pytest.approx(100 * len(BAD_EMAILS) / 60)
+
+    reasons = [r[0] for r in harness.rows("SELECT reason FROM {s}.lumina_quarantine WHERE pipeline_id = :p", p=CRM)]
+    assert len(reasons) == len(BAD_EMAILS)
+    assert all("value <masked:direct> does not match regex" in r for r in reasons), reasons[:2]
+    assert not [email for email in BAD_EMAILS if any(email in r for r in reasons)]

@@ -2,8 +2,9 @@
 
 Rows that break a critical row-level expectation are split off into a quarantine table with the
 reason, so one bad record does not stop a whole load; failures that cannot be pinned to rows (a
-missing column, a row count) fail the batch. The JSON summary holds counts only, never row
-values, as rows may hold personal data.
+missing column, a row count) fail the batch. The JSON summary holds counts, percentages and the
+first unexpected values, with every value of a personal column masked (:mod:`.masking`), as are
+the reasons and failure messages; task logs and the quarantine table show them.
 
 Great Expectations and pandas are imported inside the functions: this module may be imported
 while Airflow parses DAG files.
@@ -21,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from lumina_integration.canonical.schema import EntitySchema
+from lumina_integration.canonical.schema import EntitySchema, PiiClass
+from lumina_integration.quality.masking import clip, expectation_pii, mask, report_details, shown_value
 from lumina_integration.quality.suite import (
     SPEC_INDEX_META,
     ExpectationSpec,
@@ -35,7 +37,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
 REASON_COLUMN = "_lumina_reason"
-_MAX_SHOWN_CHARS = 80
 _CACHE_SIZE = 32
 
 
@@ -51,8 +52,9 @@ class ValidationOutcome:
         table_failures: critical failures that cannot be pinned to rows (a missing column, a row
             count, an expectation that raised an error).
         warnings: failed expectations of severity ``warning``; their rows stay in ``good``.
-        result: a JSON-safe summary (suite, success, statistics, one entry per expectation) that
-            holds no row values.
+        result: a JSON-safe summary (suite, success, statistics, one entry per expectation, with the
+            counts and first unexpected values of a failed one) where no value of a personal column
+            appears.
     """
 
     good: pa.Table
@@ -160,19 +162,25 @@ def validate_table(
     summaries: list[dict[str, Any]] = []
     for r in results:
         spec = specs[_spec_index(r)]
+        pii = expectation_pii(schema, spec)
         details: dict[str, Any] = r.result or {}
         error = _error_message(r.exception_info)
+        if error is not None and pii is not PiiClass.NONE:
+            # Pandas' and GX's messages quote the value they choked on.
+            error = f"message withheld, it may quote a value of a {pii.value} column {mask(pii)}"
         positions = [int(i) for i in details.get("unexpected_index_list") or []]
-        summaries.append(
-            {
-                "type": spec.type,
-                "kwargs": _json_safe(spec.kwargs),
-                "severity": spec.severity,
-                "success": bool(r.success),
-                "unexpected_count": details.get("unexpected_count"),
-                "error": error is not None,
-            }
-        )
+        summary = {
+            "type": spec.type,
+            "kwargs": _json_safe(spec.kwargs),
+            "severity": spec.severity,
+            "success": bool(r.success),
+            "unexpected_count": details.get("unexpected_count"),
+            "error": error is not None,
+        }
+        shown = report_details(details, pii)
+        if shown:
+            summary["details"] = _json_safe(shown)
+        summaries.append(summary)
         failures = warnings if spec.severity == "warning" else table_failures
         if error is not None:
             # A missing column makes every expectation on it raise; its own failure says enough.
@@ -181,10 +189,10 @@ def validate_table(
         elif r.success:
             continue
         elif spec.severity == "critical" and positions:
-            for position, reason in zip(positions, _row_reasons(spec, table, positions), strict=True):
+            for position, reason in zip(positions, _row_reasons(spec, table, positions, pii), strict=True):
                 row_reasons[position].append(reason)
         else:
-            failures.append(f"{spec.label}: {_failure_summary(spec, details)}")
+            failures.append(f"{spec.label}: {_failure_summary(spec, details, pii)}")
 
     good, bad = _split(table, row_reasons)
     successful = sum(1 for r in results if r.success)
@@ -323,38 +331,42 @@ def _referenced_columns(spec: ExpectationSpec) -> set[str]:
     return names
 
 
-def _failure_summary(spec: ExpectationSpec, details: dict[str, Any]) -> str:
+def _failure_summary(spec: ExpectationSpec, details: dict[str, Any], pii: PiiClass) -> str:
     """Why an expectation failed, without row values (these strings end up in logs)."""
     if spec.type == "expect_column_to_exist":
         return "column is missing"
     if details.get("unexpected_count") is not None:
         return f"{details['unexpected_count']} of {details.get('element_count')} rows unexpected"
     observed = details.get("observed_value")
-    # Only numbers are safe to show: a column max or mode of a text column could be a person's name.
-    if isinstance(observed, int | float) and not isinstance(observed, bool):
+    # Only numbers of non-personal columns are safe to show: a column max or mode of a text column
+    # could be a person's name, and a personal column's number is that person's.
+    if pii is PiiClass.NONE and isinstance(observed, int | float) and not isinstance(observed, bool):
         return f"failed (observed value {observed})"
     return "failed"
 
 
-def _row_reasons(spec: ExpectationSpec, table: pa.Table, positions: list[int]) -> list[str]:
-    """One reason per failing row, naming the expectation and, where it helps, the bad value."""
+def _row_reasons(spec: ExpectationSpec, table: pa.Table, positions: list[int], pii: PiiClass) -> list[str]:
+    """One reason per failing row, naming the expectation and, where it helps, the bad value (masked
+    when the column is personal: reasons land in the quarantine table)."""
     column = spec.kwargs.get("column")
     if spec.type == "expect_column_values_to_not_be_null" or not isinstance(column, str):
         return [spec.label] * len(positions)
     values = table.column(column).take(pa.array(positions, pa.int64())).to_pylist()
-    return [f"{spec.label}: {_describe(spec, value)}" for value in values]
+    return [f"{spec.label}: {_describe(spec, value, pii)}" for value in values]
 
 
-def _describe(spec: ExpectationSpec, value: Any) -> str:
+def _describe(spec: ExpectationSpec, value: Any, pii: PiiClass) -> str:
+    shown = shown_value(value, pii)
     if spec.type == "expect_column_values_to_be_in_set":
-        return f"value {_show(value)} not in allowed set"
+        return f"value {shown} not in allowed set"
     if spec.type == "expect_column_values_to_match_regex":
-        return f"value {_show(value)} does not match regex {_clip(str(spec.kwargs.get('regex')))}"
+        return f"value {shown} does not match regex {clip(str(spec.kwargs.get('regex')))}"
     if spec.type == "expect_column_value_lengths_to_be_between" and isinstance(value, str):
+        # A length says nothing about whose value it is.
         return f"length {len(value)} not {_bounds(spec.kwargs)}"
     if spec.type == "expect_column_values_to_be_between":
-        return f"value {_show(value)} not {_bounds(spec.kwargs)}"
-    return f"unexpected value {_show(value)}"
+        return f"value {shown} not {_bounds(spec.kwargs)}"
+    return f"unexpected value {shown}"
 
 
 def _bounds(kwargs: dict[str, Any]) -> str:
@@ -365,14 +377,6 @@ def _bounds(kwargs: dict[str, Any]) -> str:
     if kwargs.get("max_value") is not None:
         parts.append(f"{'<' if kwargs.get('strict_max') else '<='} {kwargs['max_value']}")
     return " and ".join(parts) or "within bounds"
-
-
-def _show(value: Any) -> str:
-    return _clip(repr(value) if isinstance(value, str) else str(value))
-
-
-def _clip(text: str) -> str:
-    return text if len(text) <= _MAX_SHOWN_CHARS else text[: _MAX_SHOWN_CHARS - 3] + "..."
 
 
 def _split(table: pa.Table, row_reasons: dict[int, list[str]]) -> tuple[pa.Table, pa.Table]:

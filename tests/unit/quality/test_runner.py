@@ -123,7 +123,7 @@ def test_bad_rows_are_split_off_in_order_with_types_preserved() -> None:
     assert _reasons(outcome.bad) == [
         "expect_column_values_to_be_in_set(status): value 'archived' not in allowed set",
         "expect_column_values_to_not_be_null(name)",
-        r"expect_column_values_to_match_regex(email): value 'not-an-email' does not match regex "
+        r"expect_column_values_to_match_regex(email): value <masked:direct> does not match regex "
         r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
     ]
     assert outcome.good.schema.equals(table.schema, check_metadata=True)
@@ -192,7 +192,7 @@ def test_row_failing_two_expectations_is_one_bad_row_naming_both() -> None:
     parts = reason.split("; ")
     assert len(parts) == 2
     assert parts[0].startswith("expect_column_values_to_be_in_set(status): value 'gone'")
-    assert parts[1].startswith("expect_column_values_to_match_regex(email): value 'nope'")
+    assert parts[1].startswith("expect_column_values_to_match_regex(email): value <masked:direct>")
     assert _ids(outcome.good) == ["2"]
 
 
@@ -332,6 +332,17 @@ def test_failing_warning_keeps_rows_good() -> None:
         "success": False,
         "unexpected_count": 2,
         "error": False,
+        "details": {
+            "element_count": 3,
+            "missing_count": 0,
+            "missing_percent": 0.0,
+            "unexpected_count": 2,
+            "unexpected_percent": pytest.approx(200 / 3),
+            "unexpected_percent_total": pytest.approx(200 / 3),
+            "unexpected_percent_nonmissing": pytest.approx(200 / 3),
+            "partial_unexpected_list": ["<masked:direct>", "<masked:direct>"],
+            "partial_unexpected_counts": [{"value": "<masked:direct>", "count": 1}] * 2,
+        },
     }
 
 
@@ -404,18 +415,21 @@ def test_erroring_expectation_is_a_table_failure_with_its_message() -> None:
     assert _ids(outcome.good) == ["1"]
 
 
-def test_result_is_json_safe_and_holds_no_row_values() -> None:
-    secret_status = "zz-secret-status-7731"
+def test_result_is_json_safe_and_holds_values_of_non_personal_columns_only() -> None:
+    odd_status = "zz-odd-status-7731"
     secret_email = "jane.doe.secret@@example"
-    table = _table([_row("1", status=secret_status), _row("2", email=secret_email), _row("3")])
+    table = _table([_row("1", status=odd_status), _row("2", email=secret_email), _row("3")])
 
     outcome = validate_table(CUSTOMER, table)
 
     dumped = json.dumps(outcome.result)
-    assert secret_status not in dumped
     assert secret_email not in dumped
     assert "jane.doe" not in dumped
-    assert secret_status in _reasons(outcome.bad)[0]
+    assert secret_email not in "".join(_reasons(outcome.bad))
+    assert odd_status in _reasons(outcome.bad)[0], "status is not personal: its value helps whoever fixes the row"
+    regex = next(e for e in outcome.result["expectations"] if e["type"] == "expect_column_values_to_match_regex")
+    assert regex["details"]["partial_unexpected_list"] == ["<masked:direct>"]
+    assert regex["details"]["unexpected_count"] == 1 and regex["details"]["element_count"] == 3
     assert outcome.result["suite"] == "customer_v1"
     assert (outcome.result["rows"], outcome.result["good_rows"], outcome.result["bad_rows"]) == (3, 1, 2)
     assert outcome.result["statistics"] == {"evaluated": 33, "successful": 31, "unsuccessful": 2}
@@ -428,6 +442,17 @@ def test_result_is_json_safe_and_holds_no_row_values() -> None:
         "success": False,
         "unexpected_count": 1,
         "error": False,
+        "details": {
+            "element_count": 3,
+            "missing_count": 0,
+            "missing_percent": 0.0,
+            "unexpected_count": 1,
+            "unexpected_percent": pytest.approx(100 / 3),
+            "unexpected_percent_total": pytest.approx(100 / 3),
+            "unexpected_percent_nonmissing": pytest.approx(100 / 3),
+            "partial_unexpected_list": [odd_status],
+            "partial_unexpected_counts": [{"value": odd_status, "count": 1}],
+        },
     }
 
 
