@@ -14,6 +14,9 @@ export LUMINA_SALESFORCE_PORT ?= 9556
 export LUMINA_SERVICENOW_PORT ?= 9557
 export LUMINA_JIRA_PORT ?= 9558
 UI_PORT ?= 8080
+# The state folder holds the Airflow DB (connections), the DuckDB warehouse, the SAP sample and the sandboxes'
+# credentials: every recipe that writes there runs under this umask (folders 0700, files 0600).
+PRIVATE := umask 077 &&
 
 # One Airflow home for the demo and the UI (SQLite metadata + LocalExecutor; 2 cores -> 4 slots).
 export AIRFLOW_HOME := $(STATE)/airflow
@@ -44,19 +47,19 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	touch $@
 
 $(AIRFLOW_HOME)/airflow.db: $(BIN)/.installed
-	mkdir -p $(AIRFLOW_HOME)
-	$(BIN)/airflow db migrate > $(STATE)/airflow-migrate.log 2>&1 || (cat $(STATE)/airflow-migrate.log; exit 1)
+	$(PRIVATE) mkdir -p $(AIRFLOW_HOME)
+	$(PRIVATE) $(BIN)/airflow db migrate > $(STATE)/airflow-migrate.log 2>&1 || (cat $(STATE)/airflow-migrate.log; exit 1)
 
 settings: $(AIRFLOW_HOME)/airflow.db
-	$(BIN)/lumina settings-import
+	$(PRIVATE) $(BIN)/lumina settings-import
 	@# The same environment for commands typed by hand (`make ui-shell` or `source .lumina/env`).
-	@{ for v in AIRFLOW_HOME AIRFLOW__CORE__DAGS_FOLDER AIRFLOW__CORE__PLUGINS_FOLDER AIRFLOW__CORE__LOAD_EXAMPLES \
+	@$(PRIVATE) { for v in AIRFLOW_HOME AIRFLOW__CORE__DAGS_FOLDER AIRFLOW__CORE__PLUGINS_FOLDER AIRFLOW__CORE__LOAD_EXAMPLES \
 	    AIRFLOW__CORE__EXECUTOR AIRFLOW__CORE__PARALLELISM ARROW_DEFAULT_MEMORY_POOL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION \
 	    LUMINA_STATE_DIR LUMINA_DUCKDB_PATH LUMINA_S3_PORT LUMINA_SALESFORCE_PORT LUMINA_SERVICENOW_PORT LUMINA_JIRA_PORT; do \
 	    echo "export $$v='$${!v}'"; done; echo 'export PATH="$(CURDIR)/$(BIN):$$PATH"'; } > $(STATE)/env
 
 demo: settings
-	AIRFLOW__LOGGING__LOGGING_LEVEL=WARNING $(BIN)/python -m lumina_sandbox.demo
+	$(PRIVATE) AIRFLOW__LOGGING__LOGGING_LEVEL=WARNING $(BIN)/python -m lumina_sandbox.demo
 
 test: $(BIN)/.installed
 	$(BIN)/ruff check .
@@ -76,18 +79,18 @@ soak: $(BIN)/.installed
 	$(BIN)/pytest -q -p no:logging $(SOAK_TESTS)
 
 ui: settings
-	$(BIN)/python -m lumina_sandbox.s3_server start
-	$(BIN)/python -m lumina_sandbox.salesforce connect
+	$(PRIVATE) $(BIN)/python -m lumina_sandbox.s3_server start
+	$(PRIVATE) $(BIN)/python -m lumina_sandbox.salesforce connect
 	@echo "Airflow UI on http://127.0.0.1:$(UI_PORT)"
 	@$(BIN)/python scripts/ui_password.py
-	AIRFLOW__API__HOST=127.0.0.1 AIRFLOW__API__PORT=$(UI_PORT) AIRFLOW__API__BASE_URL=http://127.0.0.1:$(UI_PORT) \
+	$(PRIVATE) AIRFLOW__API__HOST=127.0.0.1 AIRFLOW__API__PORT=$(UI_PORT) AIRFLOW__API__BASE_URL=http://127.0.0.1:$(UI_PORT) \
 	AIRFLOW__CORE__EXECUTION_API_SERVER_URL=http://127.0.0.1:$(UI_PORT)/execution/ \
 	AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=admin:admin \
 	setsid $(BIN)/airflow standalone
 
 ui-shell: settings
 	@echo "Airflow CLI shell on the project's Airflow home (exit to leave)"
-	bash --rcfile $(STATE)/env -i
+	$(PRIVATE) bash --rcfile $(STATE)/env -i
 
 lint-specs: $(BIN)/.installed
 	$(BIN)/lumina lint

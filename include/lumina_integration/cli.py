@@ -111,8 +111,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {args.out}")
         return 0
     if args.command == "settings-import":
+        from lumina_integration.environment import private_state_dir
+        from lumina_integration.private import private_tree
         from lumina_integration.settings import import_settings
         from lumina_integration.yaml_models import YamlModelError
+
+        # The Airflow DB `airflow db migrate` made, and anything an older checkout left, readable by us only.
+        private_tree(private_state_dir())
 
         try:
             done = import_settings(args.file)

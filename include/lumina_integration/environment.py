@@ -14,6 +14,7 @@ port and path that differs between them comes from exactly one environment varia
 - ``LUMINA_DUCKDB_PATH`` (default ``<state dir>/warehouse.duckdb``): the DuckDB warehouse file.
 
 The Makefile exports them (and ``.lumina/env`` repeats them for hand-typed commands);
+Whatever creates the state folder creates it private (:func:`private_state_dir`: 0700, files 0600).
 ``lumina settings-import`` expands ``${NAME}`` placeholders in ``airflow_settings.yaml`` from
 :func:`placeholder_value`. Nothing here is read at DAG parse time.
 """
@@ -97,6 +98,17 @@ def _resolved(value: str) -> Path:
 def state_dir() -> Path:
     """Where this environment keeps its state (absolute; a relative setting is taken from the project)."""
     return _resolved(os.environ.get(STATE_DIR, "").strip() or ".lumina")
+
+
+def private_state_dir() -> Path:
+    """The state folder, created 0700 (and tightened if an older run left it readable by others).
+
+    It holds the Airflow metadata DB, the DuckDB warehouse, the SAP sample and the sandboxes' credentials:
+    personal data and secrets (:mod:`lumina_integration.private`).
+    """
+    from lumina_integration.private import private_dir
+
+    return private_dir(state_dir())
 
 
 def duckdb_path() -> Path:

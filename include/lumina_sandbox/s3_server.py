@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from lumina_integration.environment import LOOPBACK, s3_port, state_dir
+from lumina_integration.private import private_dir
 
 DEFAULT_PORT = s3_port()
 HOST = LOOPBACK
@@ -64,7 +65,7 @@ def start(port: int, state: Path) -> str:
             f"port {port} is in use by a server this checkout did not start (another checkout's S3 sandbox?); "
             f"set LUMINA_S3_PORT to a free port, or stop that server"
         )
-    state.mkdir(parents=True, exist_ok=True)
+    private_dir(state)
     log = (state / f"s3-{port}.log").open("ab")
     process = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(port)],

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from lumina_integration.environment import LOOPBACK
+from lumina_integration.private import private_dir
 from lumina_sandbox.common.server import ThreadedServer, bind
 
 HOST = LOOPBACK
@@ -132,7 +133,7 @@ def start(
         )
     if is_listening(port):
         raise RuntimeError(f"port {port} is in use by something that is not this {label} sandbox")
-    directory.mkdir(parents=True, exist_ok=True)
+    private_dir(directory)
     with contextlib.suppress(FileNotFoundError):
         (directory / STATE_FILE).unlink()
     command = [sys.executable, "-m", f"lumina_sandbox.{system}", "serve", "--port", str(port)]

@@ -11,6 +11,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from lumina_integration.private import private_dir
+
 CA_FILE = "ca.pem"
 SERVER_FILE = "server.pem"
 CLIENT_FILE = "client.pem"
@@ -33,7 +35,7 @@ def write_certificates(directory: Path, organization: str = "Lumina Sandbox", *,
     """Create a CA and a server certificate in ``directory``; with ``client`` (a name) a client one too."""
     import trustme
 
-    directory.mkdir(parents=True, exist_ok=True)
+    private_dir(directory)
     ca = trustme.CA(organization_name=organization, organization_unit_name="sandbox CA")
     cert = ca.issue_cert("127.0.0.1", "localhost")
     ca_path = directory / CA_FILE

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lumina_integration.private import private_dir
 from lumina_sandbox.salesforce.clock import SandboxClock, rest_text, to_storage
 from lumina_sandbox.salesforce.errors import ApiError, not_found
 from lumina_sandbox.salesforce.faults import Faults
@@ -186,7 +187,7 @@ class BulkService:
         self.limits = limits
         self.writer = writer
         self.directory = directory
-        self.directory.mkdir(parents=True, exist_ok=True)
+        private_dir(self.directory)
         self.processing_delay = 0.0
         self._jobs: dict[str, QueryJob | IngestJob] = {}
         self._lock = threading.Lock()

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from lumina_integration.environment import LOOPBACK, SALESFORCE_PORT, salesforce_port
+from lumina_integration.private import private_dir
 from lumina_sandbox.common import runner as common
 from lumina_sandbox.common.runner import STATE_FILE, is_listening, read_state, write_private
 
@@ -33,7 +34,7 @@ def serve(port: int, state_dir: Path, seed: int, counts: dict[str, int], wide_fi
     from lumina_sandbox.salesforce.server import SandboxServer
 
     directory = sandbox_dir(state_dir)
-    directory.mkdir(parents=True, exist_ok=True)
+    private_dir(directory)
     started = time.perf_counter()
     org = Org.generate(seed=seed, counts=counts, wide_fields=wide_fields)
     seeded = time.perf_counter() - started

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from lumina_integration.private import private_dir
 from lumina_sandbox.salesforce.schema import Catalog, Field, SObjectType, quote_ident, sql_affinity
 
 DELETED_AT = "_deleted_at"
@@ -45,7 +46,7 @@ class Store:
         self.catalog = catalog
         self._own_dir = directory is None
         self.directory = Path(tempfile.mkdtemp(prefix="lumina-sf-")) if directory is None else directory
-        self.directory.mkdir(parents=True, exist_ok=True)
+        private_dir(self.directory)
         self.path = self.directory / "org.sqlite"
         for stale in self.directory.glob("org.sqlite*"):
             stale.unlink()

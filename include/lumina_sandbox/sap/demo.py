@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from lumina_integration.environment import state_dir
+from lumina_integration.private import private_dir
 from lumina_sandbox.sap.generator import Sizes, generate
 from lumina_sandbox.sap.mutator import scripted_changes
 from lumina_sandbox.sap.system import SapSystem
@@ -47,7 +48,7 @@ def system(path: Path = DEFAULT_PATH) -> SapSystem:
     from sqlalchemy import create_engine
     from sqlalchemy.pool import NullPool
 
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     # No pool: the DAG runs open the file too; nothing may hold it between steps.
     return SapSystem(create_engine(f"sqlite:///{path}", poolclass=NullPool), None)
 

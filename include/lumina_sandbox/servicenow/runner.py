@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from lumina_integration.environment import SERVICENOW_PORT, servicenow_port
+from lumina_integration.private import private_dir
 from lumina_sandbox.common import runner as common
 
 SYSTEM = "servicenow"
@@ -28,7 +29,7 @@ def serve(port: int, state_dir: Path, seed: int, counts: dict[str, int], mutual_
     from lumina_sandbox.servicenow.server import ServiceNowServer
 
     directory = sandbox_dir(state_dir)
-    directory.mkdir(parents=True, exist_ok=True)
+    private_dir(directory)
     started = time.perf_counter()
     instance = Instance.generate(seed=seed, counts=counts)
     seeded = time.perf_counter() - started
