@@ -117,3 +117,67 @@ def test_reports_and_reasons_mask_personal_values_even_when_the_policy_keeps_the
     assert len(reasons) == len(BAD_EMAILS)
     assert all("value <masked:direct> does not match regex" in r for r in reasons), reasons[:2]
     assert not [email for email in BAD_EMAILS if any(email in r for r in reasons)]
+
+
+@pytest.mark.integration
+def test_the_plan_refuses_a_lake_that_is_not_where_the_settings_declare_it(
+    harness: Any, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    import boto3
+
+    # The settings (and so parsing) say us-east-1; the lake connection and the bucket itself moved to Frankfurt.
+    endpoint = harness.s3.meta.endpoint_url
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_LUMINA_LAKE",
+        json.dumps({"conn_type": "aws", "extra": {"endpoint_url": endpoint, "region_name": "eu-central-1"}}),
+    )
+    frankfurt = boto3.client("s3", endpoint_url=endpoint, region_name="eu-central-1")
+    harness.s3.delete_bucket(Bucket="lumina-lake")
+    frankfurt.create_bucket(Bucket="lumina-lake", CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
+    try:
+        harness.drop(file_drops.accounts_initial(n=30))
+        run = harness.run(CRM)
+        states = harness.states(run)
+        assert states["plan"] == "failed" and states["extract"] == "upstream_failed", states
+        assert lake_objects(harness.s3, "lumina-lake") == [], "nothing staged"
+        assert harness.count("customer") == 0
+        log = "".join(capfd.readouterr())
+        assert (
+            "residency: the lake connection 'lumina_lake' has region_name eu-central-1, but bucket 'lumina-lake' "
+            "is declared in us-east-1"
+        ) in log
+        assert "bucket 'lumina-lake' is in eu-central-1 according to S3, but data_protection.yaml declares it" in log
+    finally:
+        frankfurt.delete_bucket(Bucket="lumina-lake")
+        harness.s3.create_bucket(Bucket="lumina-lake")
+
+
+def test_residency_messages_name_the_connection_and_the_buckets_location(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lumina_integration.factory.spec import PipelineSpec
+    from lumina_integration.protection.residency import lake_region_problems
+
+    settings_with(
+        tmp_path, monkeypatch, "  lumina-lake:\n    region: us-east-1\n", "  lumina-lake:\n    region: eu-central-1\n"
+    )
+    spec = PipelineSpec.model_validate(
+        {
+            "dag_id": "p",
+            "owner": "o",
+            "schedule": "@daily",
+            "start_date": "2026-01-01",
+            "source": {"type": "file_drop", "conn_id": "c", "object": "s3://x/"},
+            "mapping": "crm_accounts_customer",
+            "region": "eu-central-1",
+        }
+    )
+    assert lake_region_problems(spec, "eu-central-1", "eu-central-1") == []
+    assert lake_region_problems(spec, None, None) == []
+    first, second = lake_region_problems(spec, "us-east-1", "us-east-1")
+    assert (
+        "lake connection 'lumina_lake' has region_name us-east-1, but bucket 'lumina-lake' is declared in eu-central-1"
+        in first
+    )
+    assert "bucket 'lumina-lake' is in us-east-1 according to S3" in second
+    assert lake_region_problems(spec.model_copy(update={"region": None}), "us-east-1", "us-east-1") == []

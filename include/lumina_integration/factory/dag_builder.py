@@ -16,15 +16,16 @@ from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, CronTriggerTimeta
 
 from lumina_integration.alerts import failure_alerts
 from lumina_integration.factory.spec import PipelineSpec
-from lumina_integration.factory.specs import LoadedSpec, iter_specs, shown_path
+from lumina_integration.factory.specs import LoadedSpec, defaults_origin, iter_specs, shown_path
 from lumina_integration.hooks.registry import adapter_info, check_object, maintenance_gaps, options_model
 from lumina_integration.operators.extract import ExtractOperator
 from lumina_integration.operators.load import LoadOperator, entity_asset_uri
 from lumina_integration.operators.plan import PlanOperator, RunMode
 from lumina_integration.operators.transform import TransformOperator
 from lumina_integration.operators.validate import ValidateOperator
+from lumina_integration.protection.residency import residency_problems
 from lumina_integration.transforms.mapping import Mapping, load_mapping
-from lumina_integration.yaml_models import FieldProblem, YamlModelError, field_line, validate_yaml_data
+from lumina_integration.yaml_models import FieldProblem, YamlModelError, compose_yaml, field_line, validate_yaml_data
 
 
 def run_params() -> dict[str, Param]:
@@ -104,6 +105,7 @@ def check_pipeline(loaded: LoadedSpec, dags_dir: Path) -> Mapping:
         for p in exc.problems:
             loc: list[str | int] = ["source", "options", *(int(k) if k.isdigit() else k for k in p.field.split("."))]
             problems.append(problem(loc, p.message))
+    problems += _residency(loaded, dags_dir)
     mapping: Mapping | None = None
     try:
         mapping = load_mapping(spec.mapping)
@@ -112,6 +114,31 @@ def check_pipeline(loaded: LoadedSpec, dags_dir: Path) -> Mapping:
     if problems or mapping is None:
         raise YamlModelError(shown, problems)
     return mapping
+
+
+def _residency(loaded: LoadedSpec, dags_dir: Path) -> list[FieldProblem]:
+    """Residency problems (see :mod:`lumina_integration.protection.residency`), each on the line of the first
+    field concerned that the spec file itself sets; a region inherited from a folder names its file and line."""
+    found = residency_problems(loaded.spec)
+    if not found:
+        return []
+    data = compose_yaml(loaded.path.read_text(encoding="utf-8"), loaded.path)[0] or {}
+
+    def in_file(loc: tuple[str, ...]) -> bool:
+        node = data
+        for key in loc:
+            if not isinstance(node, dict) or key not in node:
+                return False
+            node = node[key]
+        return True
+
+    origin = None if "region" in data else defaults_origin(loaded.path, dags_dir, "region")
+    suffix = f" (region set in {origin[0]}:{origin[1]})" if origin else ""
+    problems = []
+    for problem in found:
+        loc = next((f for f in problem.fields if in_file(f)), ("region",))
+        problems.append(FieldProblem(field_line(loaded.path, list(loc)), ".".join(loc), problem.message + suffix))
+    return problems
 
 
 def _doc_md(spec: PipelineSpec, mapping: Mapping, shown: Path) -> str:
@@ -129,6 +156,7 @@ def _doc_md(spec: PipelineSpec, mapping: Mapping, shown: Path) -> str:
             f"| Validation | policy `{spec.validation.policy}` |",
             f"| Load | `{spec.load.warehouse_conn_id}`, deletes `{spec.load.deletes}` |",
             f"| Lake | `s3://{spec.staging.bucket}/` via `{spec.staging.conn_id}` |",
+            f"| Region | {f'`{spec.region}`' if spec.region else 'not declared'} |",
             f"| Defined in | `{shown}` |",
             "",
             "Manual runs continue from the watermark; give `window_start`/`window_end` to reprocess a window "

@@ -134,6 +134,8 @@ def _check_schedule(value: str) -> str:
 
 # Cron with 5 fields or a preset; checked when the spec is read.
 Schedule = Annotated[str, BeforeValidator(_check_schedule)]
+# An AWS region name (us-east-1, eu-central-1, us-gov-west-1), the names data_protection.yaml uses.
+Region = Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")]
 
 
 class MaintenanceSpec(_Strict):
@@ -177,6 +179,7 @@ class PipelineDefaults(_Strict):
     schema_drift: dict[str, Any] | None = None
     maintenance: dict[str, Any] | None = None
     alerts: dict[str, Any] | None = None
+    region: Region | None = None
 
 
 class PipelineSpec(_Strict):
@@ -202,6 +205,9 @@ class PipelineSpec(_Strict):
     schema_drift: SchemaDriftSpec = SchemaDriftSpec()
     maintenance: MaintenanceSpec = MaintenanceSpec()
     alerts: AlertsSpec = AlertsSpec()
+    # Where the pipeline's data may live (an AWS region name); its staging bucket and warehouse must be
+    # declared there in data_protection.yaml (checked at lint and parse time). None: not checked.
+    region: Region | None = None
     domain: str = ""
 
     @field_validator("dag_id")

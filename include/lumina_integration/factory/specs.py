@@ -78,6 +78,22 @@ def _defaults_for(path: Path, dags_dir: Path) -> dict[str, Any]:
     return layered
 
 
+def defaults_origin(path: Path, dags_dir: Path, key: str) -> tuple[Path, int] | None:
+    """The ``_defaults.yaml`` (and line) a spec's top-level ``key`` comes from when the spec does not set it."""
+    from lumina_integration.yaml_models import field_line
+
+    root = spec_root(path, dags_dir)
+    folders = [root / rel for rel in reversed(list(path.parent.relative_to(root).parents))]
+    folders.append(path.parent)
+    for folder in reversed(list(dict.fromkeys(folders))):
+        defaults_path = folder / DEFAULTS_FILE
+        if defaults_path.exists() and key in (
+            compose_yaml(defaults_path.read_text(encoding="utf-8"), defaults_path)[0] or {}
+        ):
+            return shown_path(defaults_path, dags_dir), field_line(defaults_path, [key])
+    return None
+
+
 def load_spec(path: Path, dags_dir: Path) -> PipelineSpec:
     """Validate one spec file with its folder defaults; raises :class:`YamlModelError`."""
     shown = shown_path(path, dags_dir)

@@ -97,6 +97,34 @@ class PipelineStepOperator(BaseOperator):
                 "into another environment's lake; re-import the settings (`make settings`) or fix the connection"
             )
 
+    def check_lake_region(self) -> None:
+        """Refuse to run when the lake is not where residency says (a pipeline that declares a region only).
+
+        Lint and parsing compared the declarations; here the lake connection's ``region_name`` and the
+        bucket's location as S3 reports it are compared with the bucket's declared region, so a
+        connection or a bucket moved since is caught before anything is staged. Costs one S3 call.
+        """
+        if self.spec.region is None:
+            return
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+        from airflow.sdk.exceptions import AirflowFailException
+        from botocore.exceptions import ClientError
+
+        from lumina_integration.protection.residency import lake_region_problems
+
+        bucket = self.spec.staging.bucket
+        connection_region = S3Hook(aws_conn_id=self.spec.staging.conn_id).conn_config.region_name
+        try:
+            location = self.lake().get_bucket_location(Bucket=bucket).get("LocationConstraint")
+            # S3 reports us-east-1 as no constraint, and eu-west-1 as "EU" for old buckets.
+            bucket_region: str | None = {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(location, location)
+        except ClientError as exc:
+            self.log.warning("Cannot read the location of bucket %s (%s): its region is not checked", bucket, exc)
+            bucket_region = None
+        problems = lake_region_problems(self.spec, connection_region, bucket_region)
+        if problems:
+            raise AirflowFailException("residency: " + "; ".join(problems))
+
     def prefix(self, zone: str, context: Context) -> str:
         from lumina_integration.staging.layout import run_prefix
 

@@ -123,6 +123,7 @@ class PlanOperator(PipelineStepOperator):
         spec = self.spec
         # Before anything is read or written: the run must stage into this environment's own lake.
         self.check_lake_endpoint()
+        self.check_lake_region()
         target = self.warehouse()
         mapping = load_mapping(spec.mapping)
         state = read_state(target.engine, target.schema, spec.pipeline_id)
