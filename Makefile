@@ -78,15 +78,20 @@ soak: $(BIN)/.installed
 	LUMINA_CDC_EXAMPLES=$${LUMINA_CDC_EXAMPLES:-100} LUMINA_CDC_STEPS=$${LUMINA_CDC_STEPS:-40} \
 	$(BIN)/pytest -q -p no:logging $(SOAK_TESTS)
 
+# The UI uses the FAB auth manager: roles per domain and users (docs/protection/access.md). Only the UI's
+# commands get it: the demo's and the tests' dag.test() runs keep the default auth manager.
+FAB_AUTH_MANAGER := airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager
+ui ui-shell: export AIRFLOW__CORE__AUTH_MANAGER := $(FAB_AUTH_MANAGER)
 ui: settings
 	$(PRIVATE) $(BIN)/python -m lumina_sandbox.s3_server start
 	$(PRIVATE) $(BIN)/python -m lumina_sandbox.salesforce connect
-	@echo "Airflow UI on http://127.0.0.1:$(UI_PORT)"
-	@$(BIN)/python scripts/ui_password.py
+	@# The FAB tables (users, roles, permissions), if the metadata DB was migrated without them.
+	$(PRIVATE) $(BIN)/airflow db migrate >> $(STATE)/airflow-migrate.log 2>&1 || (tail -30 $(STATE)/airflow-migrate.log; exit 1)
+	@echo "Airflow UI on http://127.0.0.1:$(UI_PORT); log in as one of (user, role, password):"
+	@$(PRIVATE) AIRFLOW__LOGGING__LOGGING_LEVEL=WARNING $(BIN)/python scripts/ui_users.py 2>> $(STATE)/ui-users.log
 	$(PRIVATE) AIRFLOW__API__HOST=127.0.0.1 AIRFLOW__API__PORT=$(UI_PORT) AIRFLOW__API__BASE_URL=http://127.0.0.1:$(UI_PORT) \
 	AIRFLOW__CORE__EXECUTION_API_SERVER_URL=http://127.0.0.1:$(UI_PORT)/execution/ \
-	AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=admin:admin \
-	setsid $(BIN)/airflow standalone
+	setsid scripts/ui.sh
 
 ui-shell: settings
 	@echo "Airflow CLI shell on the project's Airflow home (exit to leave)"

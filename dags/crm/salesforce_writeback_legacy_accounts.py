@@ -21,6 +21,7 @@ from airflow.sdk import dag
 
 from lumina_integration.alerts import failure_alerts
 from lumina_integration.operators.writeback import ReverseSyncOperator
+from lumina_integration.protection.access import folder_access_control
 
 
 @dag(
@@ -30,6 +31,7 @@ from lumina_integration.operators.writeback import ReverseSyncOperator
     catchup=False,
     max_active_runs=1,
     tags=["domain:crm", "source:salesforce", "owner:crm-data", "entity:customer", "reverse-etl"],
+    access_control=folder_access_control(__file__),  # the same roles as the folder's pipelines
     default_args={
         "owner": "crm-data",
         "retries": 2,

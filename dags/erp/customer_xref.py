@@ -14,6 +14,7 @@ from airflow.sdk import Asset, dag, task
 
 from lumina_integration.alerts import failure_alerts
 from lumina_integration.operators.load import entity_asset_uri
+from lumina_integration.protection.access import folder_access_control
 
 
 @dag(
@@ -23,6 +24,7 @@ from lumina_integration.operators.load import entity_asset_uri
     catchup=False,
     max_active_runs=1,
     tags=["domain:erp", "source:warehouse", "owner:erp-data", "entity:customer"],
+    access_control=folder_access_control(__file__),  # the same roles as the folder's pipelines
     default_args={
         "owner": "erp-data",
         "retries": 2,

@@ -19,6 +19,7 @@ from lumina_integration.operators.load import LoadOperator, entity_asset_uri
 from lumina_integration.operators.plan import PlanOperator
 from lumina_integration.operators.transform import TransformOperator
 from lumina_integration.operators.validate import ValidateOperator
+from lumina_integration.protection.access import folder_access_control
 
 PIPELINE: dict[str, Any] = {
     "dag_id": "example_taskflow_support_cases",
@@ -44,6 +45,7 @@ PIPELINE: dict[str, Any] = {
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     tags=["domain:examples", "source:file_drop", "owner:support-data", "entity:support_case"],
+    access_control=folder_access_control(__file__),  # the same roles as the folder's pipelines
     default_args={
         "owner": "support-data",
         "retries": 2,

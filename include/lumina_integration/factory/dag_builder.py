@@ -23,6 +23,7 @@ from lumina_integration.operators.load import LoadOperator, entity_asset_uri
 from lumina_integration.operators.plan import PlanOperator, RunMode
 from lumina_integration.operators.transform import TransformOperator
 from lumina_integration.operators.validate import ValidateOperator
+from lumina_integration.protection.access import dag_access_control
 from lumina_integration.protection.residency import residency_problems
 from lumina_integration.transforms.mapping import Mapping, load_mapping
 from lumina_integration.yaml_models import FieldProblem, YamlModelError, compose_yaml, field_line, validate_yaml_data
@@ -208,6 +209,8 @@ def _dag_kwargs(spec: PipelineSpec, mapping: Mapping) -> dict[str, Any]:
     return {
         "start_date": datetime.combine(spec.start_date, datetime.min.time(), tzinfo=UTC),
         "tags": sorted(set(tags + spec.tags)),
+        # Read only by the FAB auth manager: who may see and run this pipeline's DAGs (docs/protection/access.md).
+        "access_control": dag_access_control(spec.access_control, spec.domain),
         "default_args": {
             "owner": spec.owner,
             "retries": spec.retries,

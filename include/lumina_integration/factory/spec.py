@@ -10,9 +10,19 @@ import re
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    field_validator,
+)
 
 from lumina_integration.alerts import DEFAULT_ALERTS_CONN_ID
+from lumina_integration.protection.access import DEFAULT_ACCESS_CONTROL, check_access_control
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -162,6 +172,17 @@ class AlertsSpec(_Strict):
     slack_webhook_conn_id: str | None = DEFAULT_ALERTS_CONN_ID
 
 
+# Role -> DAG resource -> actions, for the FAB auth manager (see lumina_integration.protection.access).
+AccessControlSpec = Annotated[
+    dict[str, dict[str, list[str]]],
+    AfterValidator(check_access_control),
+    Field(
+        description="FAB roles allowed on this pipeline's DAGs: {role: {'DAGs': [actions], 'DAG Runs': [actions]}}; "
+        "'{domain}' in a role name is the spec's folder"
+    ),
+]
+
+
 class PipelineDefaults(_Strict):
     """What a ``_defaults.yaml`` beside specs may set for every pipeline below its folder."""
 
@@ -180,6 +201,7 @@ class PipelineDefaults(_Strict):
     maintenance: dict[str, Any] | None = None
     alerts: dict[str, Any] | None = None
     region: Region | None = None
+    access_control: AccessControlSpec | None = None
 
 
 class PipelineSpec(_Strict):
@@ -208,6 +230,7 @@ class PipelineSpec(_Strict):
     # Where the pipeline's data may live (an AWS region name); its staging bucket and warehouse must be
     # declared there in data_protection.yaml (checked at lint and parse time). None: not checked.
     region: Region | None = None
+    access_control: AccessControlSpec = DEFAULT_ACCESS_CONTROL
     domain: str = ""
 
     @field_validator("dag_id")

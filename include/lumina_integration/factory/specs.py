@@ -94,6 +94,13 @@ def defaults_origin(path: Path, dags_dir: Path, key: str) -> tuple[Path, int] | 
     return None
 
 
+def folder_defaults(folder: Path, dags_dir: Path) -> tuple[PipelineDefaults, str]:
+    """(defaults, domain) a spec in ``folder`` would get: hand-written DAG files there use the same."""
+    probe = folder / f"_{SPEC_SUFFIX}"
+    relative = folder.relative_to(spec_root(probe, dags_dir))
+    return PipelineDefaults(**_defaults_for(probe, dags_dir)), relative.parts[0] if relative.parts else ""
+
+
 def load_spec(path: Path, dags_dir: Path) -> PipelineSpec:
     """Validate one spec file with its folder defaults; raises :class:`YamlModelError`."""
     shown = shown_path(path, dags_dir)
