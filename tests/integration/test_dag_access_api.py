@@ -95,8 +95,23 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     passwords = {user: secrets.token_urlsafe(18) for user in USERS}
     for user, role in USERS.items():
         _run(
-            [str(BIN / "airflow"), "users", "create", "--username", user, "--role", role, "--firstname", user,
-             "--lastname", "test", "--email", f"{user}@example.invalid", "--password", passwords[user]],
+            [
+                str(BIN / "airflow"),
+                "users",
+                "create",
+                "--username",
+                user,
+                "--role",
+                role,
+                "--firstname",
+                user,
+                "--lastname",
+                "test",
+                "--email",
+                f"{user}@example.invalid",
+                "--password",
+                passwords[user],
+            ],
             env,
             home,
         )

@@ -83,9 +83,9 @@ def test_the_makefile_writes_state_under_umask_077(tmp_path: Path) -> None:
     writers = [
         c
         for c in commands
-        if str(state) in c or "settings-import" in c or "lumina_sandbox" in c or "airflow standalone" in c
+        if str(state) in c or "settings-import" in c or "lumina_sandbox" in c or "scripts/ui.sh" in c
     ]
     writers = [c for c in writers if not c.startswith(("#", "echo ", "test -x"))]
     assert any("airflow db migrate" in c for c in writers) and any("settings-import" in c for c in writers)
-    assert any("lumina_sandbox.demo" in c for c in writers) and any("airflow standalone" in c for c in writers)
+    assert any("lumina_sandbox.demo" in c for c in writers) and any("scripts/ui.sh" in c for c in writers)
     assert [c for c in writers if not c.startswith("umask 077 &&")] == []

@@ -52,7 +52,9 @@ def test_a_domain_defaults_file_replaces_the_roles(tmp_path: Path) -> None:
     dags = tmp_path / "dags"
     write(dags, "crm/_defaults.yaml", "access_control:\n  sales_{domain}_team: {DAGs: [can_read, can_edit]}\n")
     spec = load_spec(write(dags, "crm/accounts.dag.yaml", SPEC), dags)
-    assert dag_access_control(spec.access_control, spec.domain) == {"sales_crm_team": {"DAGs": {"can_read", "can_edit"}}}
+    assert dag_access_control(spec.access_control, spec.domain) == {
+        "sales_crm_team": {"DAGs": {"can_read", "can_edit"}}
+    }
     assert folder_access_control(dags / "crm" / "x.py", dags) == {"sales_crm_team": {"DAGs": {"can_read", "can_edit"}}}
     other = load_spec(write(dags, "itsm/tickets.dag.yaml", SPEC), dags)
     assert set(dag_access_control(other.access_control, other.domain)) == {"lumina_itsm_viewer", "lumina_itsm_operator"}
