@@ -25,6 +25,7 @@ def lake_objects(s3: Any, bucket: str) -> list[str]:
 
 
 # E-mails the customer suite's regex refuses; each must appear nowhere but in the source file.
+SHORT_ROW_EMAIL = "short.row@@leak.example"
 BAD_EMAILS = [f"jane.doe{i}@@leaky{i}.example" for i in range(6)] + ["no-at-sign.k7q2", "two words@x.example"]
 
 
@@ -49,6 +50,8 @@ def accounts_with_bad_emails(n: int = 60) -> file_drops.Drop:
     writer = csv.DictWriter(buffer, fieldnames=file_drops.ACCOUNT_FIELDS, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
+    # A line the CSV reader cannot split into the header's fields: its error row must not quote it.
+    buffer.write(f"ACC-999999,Short Row Ltd,{SHORT_ROW_EMAIL}\n")
     return file_drops.Drop(files={"crm/accounts/accounts_bad_emails.csv": buffer.getvalue().encode()})
 
 
@@ -95,7 +98,7 @@ def test_reports_and_reasons_mask_personal_values_even_when_the_policy_keeps_the
     harness.drop(accounts_with_bad_emails())
     run = harness.run(CRM)
     result = harness.load_result(run)
-    assert result["rows_quarantined"] == len(BAD_EMAILS)
+    assert result["rows_quarantined"] == len(BAD_EMAILS) + 1, "the bad e-mails and the short row"
 
     keys = [k for k in lake_objects(harness.s3, "lumina-lake") if k.startswith("validation/")]
     [report_key] = [k for k in keys if k.endswith("report.json")]
@@ -114,9 +117,8 @@ def test_reports_and_reasons_mask_personal_values_even_when_the_policy_keeps_the
     assert regex["details"]["unexpected_percent"] == pytest.approx(100 * len(BAD_EMAILS) / 60)
 
     reasons = [r[0] for r in harness.rows("SELECT reason FROM {s}.lumina_quarantine WHERE pipeline_id = :p", p=CRM)]
-    assert len(reasons) == len(BAD_EMAILS)
-    assert all("value <masked:direct> does not match regex" in r for r in reasons), reasons[:2]
-    assert not [email for email in BAD_EMAILS if any(email in r for r in reasons)]
+    assert sum("value <masked:direct> does not match regex" in r for r in reasons) == len(BAD_EMAILS), reasons
+    assert not [email for email in [*BAD_EMAILS, SHORT_ROW_EMAIL] if any(email in r for r in reasons)]
 
 
 @pytest.mark.integration
@@ -181,3 +183,31 @@ def test_residency_messages_name_the_connection_and_the_buckets_location(
     )
     assert "bucket 'lumina-lake' is in us-east-1 according to S3" in second
     assert lake_region_problems(spec.model_copy(update={"region": None}), "us-east-1", "us-east-1") == []
+
+
+@pytest.mark.integration
+def test_task_logs_never_print_record_values(
+    harness: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    import os
+
+    settings_with(
+        tmp_path,
+        monkeypatch,
+        "    direct: tokenize\n    sensitive: encrypt\n",
+        "    direct: keep\n    sensitive: keep\n",
+    )
+    drop = accounts_with_bad_emails()
+    harness.drop(drop)
+    capfd.readouterr()
+    harness.load_result(harness.run(CRM))
+    captured = "".join(capfd.readouterr())
+    home = Path(os.environ["AIRFLOW_HOME"])
+    files = [p for p in home.rglob("*.log") if p.is_file()]
+    logs = captured + "".join(p.read_text(errors="replace") for p in files)
+    assert "Validation of customer v1" in logs, "the task logs were not captured"
+    rows = list(csv.DictReader(io.StringIO(drop.files["crm/accounts/accounts_bad_emails.csv"].decode())))
+    values = {r["Email"] for r in rows} | {r["Phone"] for r in rows} | {SHORT_ROW_EMAIL}
+    hits = sorted(v for v in values if v and v in logs)
+    assert hits == [], f"{len(hits)} record values in the task logs, e.g. {hits[:3]}"
+    print(f"searched {len(logs.splitlines())} log lines ({len(files)} files) for {len(values)} values")

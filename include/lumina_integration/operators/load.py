@@ -27,6 +27,7 @@ class LoadOperator(PipelineStepOperator):
         from lumina_integration.operators.results import ExtractResult, TransformResult, ValidateResult
         from lumina_integration.staging.parts import iter_tables, read_manifest
         from lumina_integration.transforms.mapping import load_mapping
+        from lumina_integration.warehouse.errors import values_withheld
         from lumina_integration.warehouse.loader import LoadRequest, load_run
 
         spec, lake = self.spec, self.lake()
@@ -64,14 +65,16 @@ class LoadOperator(PipelineStepOperator):
             read_manifest(lake, validated.quarantine),
         ]
         target = self.warehouse()
-        result = load_run(
-            target.engine,
-            target.schema,
-            request,
-            iter_tables(lake, read_manifest(lake, validated.manifest)),
-            chain.from_iterable(iter_tables(lake, m) for m in quarantine_manifests),
-            read_ids=self._read_ids(lake, raw, mapping) if plan.mode == "resync" else None,
-        )
+        # Quarantine rows hold whole records: a failed statement's message must not print them.
+        with values_withheld():
+            result = load_run(
+                target.engine,
+                target.schema,
+                request,
+                iter_tables(lake, read_manifest(lake, validated.manifest)),
+                chain.from_iterable(iter_tables(lake, m) for m in quarantine_manifests),
+                read_ids=self._read_ids(lake, raw, mapping) if plan.mode == "resync" else None,
+            )
         self.log.info(
             "Loaded %s: %s; watermark %s -> %s",
             schema.entity,

@@ -5,7 +5,8 @@ Great Expectations' results list the unexpected values themselves (``partial_une
 the validation zone's retention and reasons in the quarantine table, both read by more people than the
 data: so a value of a column whose schema PII class is not ``none`` is never written, whatever the PII
 policy does to the column in the warehouse (``keep`` included). Each such value is replaced by
-``<masked:CLASS>``, which keeps the lists' lengths, counts and percentages.
+``<masked:CLASS>`` (:mod:`lumina_integration.protection.quoting`), which keeps the lists' lengths,
+counts and percentages.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from lumina_integration.canonical.schema import EntitySchema, PiiClass
+from lumina_integration.protection.quoting import clip, mask
 from lumina_integration.quality.suite import ExpectationSpec
 
 # The strictest class wins when an expectation reads several columns.
@@ -29,11 +31,6 @@ _COUNT_KEYS = (
 )
 # GX caps these at 20 values; the unbounded ``unexpected_list`` and the row indexes stay out of reports.
 _PARTIAL_LIMIT = 20
-_MAX_SHOWN_CHARS = 80
-
-
-def mask(pii: PiiClass) -> str:
-    return f"<masked:{pii.value}>"
 
 
 def expectation_pii(schema: EntitySchema, spec: ExpectationSpec) -> PiiClass:
@@ -41,17 +38,6 @@ def expectation_pii(schema: EntitySchema, spec: ExpectationSpec) -> PiiClass:
     classes = {column.name: column.pii for column in schema.columns}
     found = [classes.get(name, PiiClass.NONE) for name in spec.columns]
     return max(found, key=_ORDER.index, default=PiiClass.NONE)
-
-
-def shown_value(value: Any, pii: PiiClass) -> str:
-    """A value as reasons and reports quote it: its mask when its column is personal, else clipped."""
-    if pii is not PiiClass.NONE:
-        return mask(pii)
-    return clip(repr(value) if isinstance(value, str) else str(value))
-
-
-def clip(text: str) -> str:
-    return text if len(text) <= _MAX_SHOWN_CHARS else text[: _MAX_SHOWN_CHARS - 3] + "..."
 
 
 def report_details(details: dict[str, Any], pii: PiiClass) -> dict[str, Any]:

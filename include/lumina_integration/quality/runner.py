@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from lumina_integration.canonical.schema import EntitySchema, PiiClass
-from lumina_integration.quality.masking import clip, expectation_pii, mask, report_details, shown_value
+from lumina_integration.protection.quoting import clip, mask, shown_value
+from lumina_integration.quality.masking import expectation_pii, report_details
 from lumina_integration.quality.suite import (
     SPEC_INDEX_META,
     ExpectationSpec,

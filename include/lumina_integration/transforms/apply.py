@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lumina_integration.canonical.schema import DELETED_COLUMN, EntitySchema
+from lumina_integration.protection.quoting import shown_value
 from lumina_integration.quarantine import QUARANTINE_SCHEMA, quarantine_rows
 from lumina_integration.transforms.casting import cast_any
 from lumina_integration.transforms.mapping import ColumnRule, Mapping
@@ -134,7 +135,9 @@ def apply_mapping(
             source = _source_value(rule, table)
             why = f" ({hint})" if hint else ""
             for i in pc.indices_nonzero(invalid).to_pylist():
-                reasons[i].append(f"{column.name}: cannot read {source[i].as_py()!r} as {column.type}{why}")
+                # A personal column's value is masked: reasons land in the quarantine table.
+                shown = shown_value(source[i].as_py(), column.pii)
+                reasons[i].append(f"{column.name}: cannot read {shown} as {column.type}{why}")
         arrays.append(values)
 
     if mapping.deleted is not None:

@@ -105,18 +105,28 @@ def _keep_private(engine: Engine, path: Path) -> None:
         private_file(path.with_name(path.name + ".wal"))
 
 
+# SQLAlchemy's errors quote the statement's bound parameters, and Airflow logs the error: a failed insert of
+# quarantine rows would print whole records (their JSON) into the task log. The statement stays.
+HIDE_PARAMETERS = True
+
+
 @lru_cache(maxsize=8)
 def warehouse_target(conn_id: str) -> WarehouseTarget:
     """One engine per connection per process (tasks are processes; pools stay small)."""
     target = _url_and_schema(conn_id)
     if target.url.drivername.startswith("postgresql"):
         engine = create_engine(
-            target.url, connect_args=target.connect_args, pool_pre_ping=True, pool_size=2, max_overflow=2
+            target.url,
+            connect_args=target.connect_args,
+            pool_pre_ping=True,
+            pool_size=2,
+            max_overflow=2,
+            hide_parameters=HIDE_PARAMETERS,
         )
     else:
         # DuckDB allows one writing process per file: never keep it open between uses, and wait
         # for the file while another task (a parallel run on LocalExecutor) holds it.
-        engine = create_engine(target.url, poolclass=NullPool)
+        engine = create_engine(target.url, poolclass=NullPool, hide_parameters=HIDE_PARAMETERS)
         _wait_for_file_lock(engine)
         _keep_private(engine, Path(str(target.url.database)))
     return WarehouseTarget(engine=engine, schema=target.schema)
