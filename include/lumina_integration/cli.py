@@ -9,6 +9,8 @@
 - ``lumina summary``: rows per canonical table, quarantine counts, watermarks, last runs.
 - ``lumina pii keys | new-key [--id ID] | retire-key ID``: the PII encryption key ids (never the keys), a new
   active key, removing one no value uses (see docs/protection/pii.md).
+- ``lumina compliance-report [--json]``: per pipeline and entity, the PII columns and their actions,
+  retention, region, lake encryption, key ids in use, and the last erasures (see docs/protection/lake.md).
 """
 
 from __future__ import annotations
@@ -95,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     new_key.add_argument("--id", dest="key_id", default=None, help="the new key id (default: the next kN)")
     retire = pii_sub.add_parser("retire-key", help="remove a key no value uses any more")
     retire.add_argument("key_id")
+    report_parser = sub.add_parser("compliance-report", help="PII policies, retention, region, key ids, erasures")
+    report_parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    report_parser.add_argument("--dags-dir", type=Path, default=DAGS_DIR)
     args = parser.parse_args(argv)
 
     if args.command == "lint":
@@ -129,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "pii":
         return _pii(args)
+    if args.command == "compliance-report":
+        return _compliance_report(args)
     print(_summary())
     return 0
 
@@ -149,6 +156,15 @@ def _pii(args: argparse.Namespace) -> int:
         return 1
     print(f"encryption keys: {', '.join(keys.key_ids)}; active: {keys.active_key_id}")
     return 0
+
+
+def _compliance_report(args: argparse.Namespace) -> int:
+    from lumina_integration.protection.compliance import compliance_report, render_text
+
+    report = compliance_report(args.dags_dir)
+    print(json.dumps(report.to_json(), indent=2, default=str) if args.json else render_text(report))
+    # A report with problems (an invalid spec, an unreachable warehouse) is still printed, but not a success.
+    return 1 if report.problems else 0
 
 
 if __name__ == "__main__":
