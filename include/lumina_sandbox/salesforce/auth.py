@@ -22,6 +22,7 @@ import re
 import secrets
 import threading
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from html import escape
@@ -177,7 +178,25 @@ class Authenticator:
         self.credentials = credentials
         self.sessions = sessions
         self.base_url = ""
+        self.logins: Counter[str] = Counter()  # successful logins by flow (grant type or "soap")
         sessions.add_refresh_token(credentials.refresh_token, credentials.user_id)
+
+    def replace_credentials(self, **changes: str) -> dict[str, str]:
+        """Log in with other secrets from now on (tests plant their own); returns the values replaced.
+
+        In place, so the org's ``credentials`` (what the connection helpers read) change too. A new
+        ``refresh_token`` is accepted besides those already issued; give ``private_key_pem`` with its
+        ``public_key_pem``.
+        """
+        unknown = set(changes) - set(asdict(self.credentials))
+        if unknown:
+            raise ValueError(f"no such credential field: {sorted(unknown)}")
+        previous = {name: getattr(self.credentials, name) for name in changes}
+        for name, value in changes.items():
+            setattr(self.credentials, name, value)
+        if "refresh_token" in changes:
+            self.sessions.add_refresh_token(changes["refresh_token"], self.credentials.user_id)
+        return previous
 
     # -- OAuth 2.0 ----------------------------------------------------------------------------------------------
 
@@ -191,6 +210,7 @@ class Authenticator:
                 form.get("password", ""), creds.password + creds.security_token
             ):
                 raise OAuthError("invalid_grant", "authentication failure")
+            self.logins[grant] += 1
             return self._success(creds.user_id, refresh=True)
         if grant == CLIENT_CREDENTIALS:
             client_id, client_secret = form.get("client_id"), form.get("client_secret")
@@ -201,15 +221,19 @@ class Authenticator:
                     raise OAuthError("invalid_client", "invalid client credentials") from None
                 client_id, _, client_secret = decoded.partition(":")
             self._check_client(client_id, client_secret)
+            self.logins[grant] += 1
             return self._success(creds.user_id)
         if grant == JWT_BEARER:
-            return self._jwt(form.get("assertion", ""))
+            answer = self._jwt(form.get("assertion", ""))
+            self.logins[grant] += 1
+            return answer
         if grant == REFRESH_TOKEN:
             self._check_client(form.get("client_id"), form.get("client_secret"), secret_required=False)
             used = self.sessions.use_refresh_token(form.get("refresh_token", ""))
             if used is None:
                 raise OAuthError("invalid_grant", "expired access/refresh token")
             user_id, replacement = used
+            self.logins[grant] += 1
             result = self._success(user_id)
             if replacement is not None:
                 result["refresh_token"] = replacement
@@ -304,6 +328,7 @@ class Authenticator:
         )
         if username != creds.username or not valid_password:
             return 500, _soap_fault("INVALID_LOGIN", "Invalid username, password, security token; or user locked out.")
+        self.logins["soap"] += 1
         session = self.sessions.issue(creds.user_id)
         server = f"{self.base_url}/services/Soap/u/{version}/{creds.org_id[:15]}"
         metadata = f"{self.base_url}/services/Soap/m/{version}/{creds.org_id[:15]}"

@@ -15,7 +15,8 @@ import hmac
 import random
 import secrets
 import threading
-from dataclasses import asdict, dataclass
+from collections import Counter
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -74,9 +75,17 @@ class Authenticator:
         self.access_ttl = 1800
         self.refresh_ttl = 100 * 86400
         self.rotate_refresh_tokens = False
+        self.logins: Counter[str] = Counter()  # accepted basic-auth requests and token grants, by kind
         self._access: dict[str, Token] = {}
         self._refresh: dict[str, Token] = {}
         self._lock = threading.Lock()
+
+    def replace_credentials(self, **changes: str) -> Credentials:
+        """Accept other secrets from now on (tests plant their own ``password`` or ``client_secret``);
+        returns the credentials replaced."""
+        previous = self.credentials
+        self.credentials = replace(previous, **changes)
+        return previous
 
     # -- checking requests -----------------------------------------------------------------------------------
 
@@ -91,6 +100,7 @@ class Authenticator:
         if hmac.compare_digest(user.encode(), expected.username.encode()) and hmac.compare_digest(
             password.encode(), expected.password.encode()
         ):
+            self.logins["basic"] += 1
             return user
         return None
 
@@ -158,13 +168,16 @@ class Authenticator:
                 ):
                     raise OAuthError()
                 user = form["username"]
+                self.logins[grant_type] += 1
                 return self._issue(user, client_id, self._new_refresh(user, client_id))
             if grant_type == "client_credentials":
+                self.logins[grant_type] += 1
                 return self._issue(self.credentials.username, client_id, None)
             refresh = self._refresh.get(form.get("refresh_token", ""))
             if refresh is None or refresh.client_id != client_id or refresh.expires <= self.clock.now():
                 raise OAuthError()
             value = refresh.value
+            self.logins[grant_type] += 1
             if self.rotate_refresh_tokens:
                 del self._refresh[value]
                 value = self._new_refresh(refresh.user, client_id)

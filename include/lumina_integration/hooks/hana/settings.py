@@ -67,7 +67,11 @@ class HanaSettings:
 
     def secrets(self) -> list[str]:
         """Values that must never reach a log line."""
-        return [v for v in (self.password, self.certificate, self.certificate_password) if v]
+        from sqlalchemy.engine import make_url
+
+        url_password = make_url(self.sqlalchemy_url).password if self.sqlalchemy_url else None
+        values = (self.password, self.user_key, self.certificate, self.certificate_password, url_password)
+        return [v for v in values if v]
 
     @property
     def auth_method(self) -> str:
