@@ -24,6 +24,16 @@ def lake_objects(s3: Any, bucket: str) -> list[str]:
     return [o["Key"] for page in pages for o in page.get("Contents", [])]
 
 
+def unencrypted_objects(s3: Any, bucket: str, keys: list[str]) -> list[str]:
+    """The keys whose object does not carry the bucket's SSE-KMS key."""
+    found = []
+    for key in keys:
+        head = s3.head_object(Bucket=bucket, Key=key)
+        if (head.get("ServerSideEncryption"), head.get("SSEKMSKeyId")) != ("aws:kms", KMS_KEY):
+            found.append(key)
+    return found
+
+
 # E-mails the customer suite's regex refuses; each must appear nowhere but in the source file.
 SHORT_ROW_EMAIL = "short.row@@leak.example"
 BAD_EMAILS = [f"jane.doe{i}@@leaky{i}.example" for i in range(6)] + ["no-at-sign.k7q2", "two words@x.example"]
@@ -75,11 +85,20 @@ def test_every_object_a_pipeline_run_writes_is_encrypted_with_the_buckets_key(ha
     zones = {key.split("/")[0] for key in keys}
     # Raw and canonical parts, manifests, quarantine parts, the validation report: every zone a run writes.
     assert {"raw", "canonical", "quarantine", "validation"} <= zones, zones
-    unencrypted = []
-    for key in keys:
-        head = harness.s3.head_object(Bucket=kms_lake, Key=key)
-        if (head.get("ServerSideEncryption"), head.get("SSEKMSKeyId")) != ("aws:kms", KMS_KEY):
-            unencrypted.append(key)
+    unencrypted = unencrypted_objects(harness.s3, kms_lake, keys)
+    assert unencrypted == [], f"{len(unencrypted)} of {len(keys)} objects without the bucket's SSE-KMS key"
+    print(f"SSE checked on {len(keys)} objects in zones {sorted(zones)}")
+
+
+@pytest.mark.integration
+def test_a_bulk_salesforce_run_encrypts_its_checkpoints_and_drift_snapshot_too(
+    harness: Any, salesforce: Any, kms_lake: str
+) -> None:
+    harness.run_ok("salesforce_account")  # 1,200 records: a Bulk 2.0 job, whose id is checkpointed
+    keys = lake_objects(harness.s3, kms_lake)
+    zones = {key.split("/")[0] for key in keys}
+    assert {"raw", "canonical", "validation", "checkpoints", "schema"} <= zones, zones
+    unencrypted = unencrypted_objects(harness.s3, kms_lake, keys)
     assert unencrypted == [], f"{len(unencrypted)} of {len(keys)} objects without the bucket's SSE-KMS key"
     print(f"SSE checked on {len(keys)} objects in zones {sorted(zones)}")
 
