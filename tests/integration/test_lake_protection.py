@@ -230,3 +230,28 @@ def test_task_logs_never_print_record_values(
     hits = sorted(v for v in values if v and v in logs)
     assert hits == [], f"{len(hits)} record values in the task logs, e.g. {hits[:3]}"
     print(f"searched {len(logs.splitlines())} log lines ({len(files)} files) for {len(values)} values")
+
+
+@pytest.mark.integration
+def test_a_salesforce_contact_run_logs_none_of_its_contacts_values(
+    harness: Any, salesforce: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    settings_with(
+        tmp_path,
+        monkeypatch,
+        "    direct: tokenize\n    sensitive: encrypt\n",
+        "    direct: keep\n    sensitive: keep\n",
+    )
+    org = salesforce.org
+    # The sandbox refuses malformed e-mails as Salesforce does: these values are all well formed.
+    contacts = org.truth("Contact", ["Email", "Phone", "FirstName", "LastName"])
+    capfd.readouterr()
+    result = harness.run_ok("salesforce_contact")
+    logs = "".join(capfd.readouterr())
+    assert result["rows_inserted"] == len(contacts), result
+    assert "Validation of contact v1" in logs, "the task logs were not captured"
+    values = {r[f] for r in contacts for f in ("Email", "Phone") if r.get(f)}
+    values |= {f"{r['FirstName']} {r['LastName']}" for r in contacts if r.get("FirstName")}
+    hits = sorted(v for v in values if v in logs)
+    assert hits == [], f"{len(hits)} contact values in the task logs, e.g. {hits[:3]}"
+    print(f"searched {len(logs.splitlines())} log lines for {len(values)} contact values")
