@@ -23,6 +23,7 @@ from pydantic import (
 
 from lumina_integration.alerts import DEFAULT_ALERTS_CONN_ID
 from lumina_integration.protection.access import DEFAULT_ACCESS_CONTROL, check_access_control
+from lumina_integration.protection.settings import Region
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -144,8 +145,6 @@ def _check_schedule(value: str) -> str:
 
 # Cron with 5 fields or a preset; checked when the spec is read.
 Schedule = Annotated[str, BeforeValidator(_check_schedule)]
-# An AWS region name (us-east-1, eu-central-1, us-gov-west-1), the names data_protection.yaml uses.
-Region = Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")]
 
 
 class MaintenanceSpec(_Strict):

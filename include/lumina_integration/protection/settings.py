@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from lumina_integration.canonical.schema import Column, PiiClass
 from lumina_integration.paths import INCLUDE_DIR
@@ -62,18 +62,29 @@ class RetentionSettings(_Strict):
         return self.zones.get(zone)
 
 
+# An AWS region name (us-east-1, eu-central-1, us-gov-west-1): pipeline specs' ``region`` uses the same.
+Region = Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")]
+
+
 class BucketSettings(_Strict):
     """A lake bucket: its region, and the server-side encryption every upload to it asks for."""
 
-    region: str
+    region: Region
     sse: Literal["AES256", "aws:kms"] = "AES256"
     kms_key_id: str | None = None
+
+    @model_validator(mode="after")
+    def _key_only_with_kms(self) -> BucketSettings:
+        if self.kms_key_id is not None and self.sse != "aws:kms":
+            # S3 would refuse the upload (a key id without aws:kms); say so when the file is read.
+            raise ValueError("kms_key_id needs sse: aws:kms")
+        return self
 
 
 class WarehouseSettings(_Strict):
     """A warehouse connection's region."""
 
-    region: str
+    region: Region
 
 
 class DataProtectionSettings(_Strict):

@@ -19,7 +19,8 @@ from typing import Any
 
 from lumina_integration.protection.settings import BucketSettings, data_protection
 
-UNDECLARED_BUCKET = BucketSettings(region="", sse="AES256")
+# Not a declaration (no region): what an undeclared bucket gets.
+UNDECLARED_BUCKET = BucketSettings.model_construct(region="", sse="AES256", kms_key_id=None)
 # The calls that create an object; UploadPart inherits the encryption of its CreateMultipartUpload.
 _OBJECT_CREATING_CALLS = ("PutObject", "CreateMultipartUpload", "CopyObject")
 _HANDLER_ID = "lumina-sse"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -76,3 +77,29 @@ def test_parts_and_manifests_of_an_undeclared_bucket_get_sse_s3(bucket: str, lak
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]]
     assert len(keys) == len(manifest.parts) + 1 == 3
     assert {encryption(s3, bucket, key) for key in keys} == {("AES256", None)}
+
+
+@pytest.mark.parametrize(
+    ("buckets", "expected"),
+    [
+        (
+            "  b:\n    region: us-east-1\n    kms_key_id: alias/x\n",
+            "2: buckets.b: Value error, kms_key_id needs sse: aws:kms",
+        ),
+        ("  b:\n    region: US East\n", "3: buckets.b.region: String should match pattern"),
+        (
+            "  b:\n    region: us-east-1\n    sse: aws:kms-dsse\n",
+            "4: buckets.b.sse: Input should be 'AES256' or 'aws:kms'",
+        ),
+    ],
+)
+def test_a_bucket_declaration_s3_would_refuse_is_an_error_naming_its_line(
+    tmp_path: Path, buckets: str, expected: str
+) -> None:
+    from lumina_integration.protection.settings import DataProtectionSettings
+    from lumina_integration.yaml_models import YamlModelError, load_yaml_model
+
+    path = tmp_path / "data_protection.yaml"
+    path.write_text("buckets:\n" + buckets)
+    with pytest.raises(YamlModelError, match=r"data_protection.yaml:" + re.escape(expected)):
+        load_yaml_model(DataProtectionSettings, path)
