@@ -91,7 +91,11 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
         "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(32),
     }
     _run([str(BIN / "airflow"), "db", "migrate"], env, home)
-    _run([sys.executable, "-m", "lumina_integration.protection.access_roles"], env, home)
+    roles = [sys.executable, "-m", "lumina_integration.protection.access_roles"]
+    missing = subprocess.run([*roles, "--check"], env=env, cwd=home, capture_output=True, text=True, timeout=120)
+    assert missing.returncode == 1 and "lumina_crm_viewer" in missing.stdout, missing.stdout + missing.stderr
+    _run(roles, env, home)
+    _run([*roles, "--check"], env, home)
     passwords = {user: secrets.token_urlsafe(18) for user in USERS}
     for user, role in USERS.items():
         _run(

@@ -28,6 +28,7 @@ import os
 import secrets
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -178,6 +179,7 @@ def test_planted_secrets_appear_nowhere(
     caplog: pytest.LogCaptureFixture,
     capfd: pytest.CaptureFixture[str],
 ) -> None:
+    planted_at = datetime.now(UTC)
     private_key, public_key = _rsa_pair()
     planted = {
         "sf_password": _secret("sfpw"),
@@ -223,7 +225,7 @@ def test_planted_secrets_appear_nowhere(
 
     scan.database("metadata DB", airflow_engine, None)
     scan.database("warehouse", harness.engine, harness.schema)
-    scan.lake(harness.s3)
+    scan.lake(harness.s3, since=planted_at)
     home = Path(os.environ["AIRFLOW_HOME"])
     scan.files(home)
     assert not list(home.glob("logs/**/*.log")), "dag.test() wrote task log files: search them too"

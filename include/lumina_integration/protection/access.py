@@ -6,7 +6,7 @@ other auth managers ignore it. Role names may hold ``{domain}``, the spec's fold
 entry in ``dags/_defaults.yaml`` gives every domain its own roles. The default gives each domain two:
 
 - ``lumina_<domain>_viewer``: sees the domain's DAGs, their runs, tasks and logs;
-- ``lumina_<domain>_operator``: also triggers, clears and pauses them.
+- ``lumina_<domain>_operator``: also triggers runs and pauses or unpauses them.
 
 Every role named must exist before the DAGs are parsed (FAB refuses the DAG otherwise):
 :mod:`lumina_integration.protection.access_roles` creates them. Light to import: read at parse time.

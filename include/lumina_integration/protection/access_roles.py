@@ -58,11 +58,23 @@ def ensure_roles(security_manager: Any, roles: Iterable[str]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--dags-dir", type=Path, default=DAGS_DIR)
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="create nothing; exit 1 naming the roles that do not exist (a deploy step before the dag-processor)",
+    )
     args = parser.parse_args(argv)
     from airflow.providers.fab.auth_manager.cli_commands.utils import get_application_builder
 
     roles = pipeline_roles(args.dags_dir)
     with get_application_builder() as appbuilder:
+        if args.check:
+            # One missing role fails the whole loader file, and with it every pipeline DAG (not only its domain's).
+            missing = [name for name in roles if appbuilder.sm.find_role(name) is None]
+            print(
+                f"missing pipeline roles: {', '.join(missing)}" if missing else f"all {len(roles)} pipeline roles exist"
+            )
+            return 1 if missing else 0
         created = ensure_roles(appbuilder.sm, roles)
     print(f"{len(roles)} pipeline roles ({len(created)} created): {', '.join(roles)}")
     return 0
