@@ -39,6 +39,8 @@ USERS = {  # user -> role (one role each: a domain role carries the base permiss
 class Api:
     base_url: str
     passwords: dict[str, str]
+    env: dict[str, str]
+    home: Path
 
     def token(self, user: str, password: str | None = None) -> requests.Response:
         body = {"username": user, "password": password or self.passwords[user]}
@@ -138,7 +140,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
                 pass
             assert time.monotonic() < deadline, "api-server not up in 90 s"
             time.sleep(0.5)
-        yield Api(base_url, passwords)
+        yield Api(base_url, passwords, env, home)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
@@ -183,3 +185,26 @@ def test_reading_or_triggering_outside_the_domain_is_refused(api: Api) -> None:
 def test_no_token_or_a_wrong_password_gets_nothing(api: Api) -> None:
     assert requests.get(f"{api.base_url}/api/v2/dags", timeout=30).status_code == 401
     assert api.token("crm_analyst", "not-" + api.passwords["crm_analyst"]).status_code == 401
+
+
+def test_make_uis_users_script_writes_private_passwords_that_log_in(api: Api) -> None:
+    """scripts/ui_users.py (what `make ui` runs): roles, users, passwords in a 0600 file, reused on a rerun."""
+    import json
+    import stat
+
+    state = api.home / "state"
+    state.mkdir()
+    env = {**api.env, "LUMINA_STATE_DIR": str(state)}
+    script = [sys.executable, str(Path(__file__).resolve().parents[2] / "scripts" / "ui_users.py")]
+    _run(script, env, api.home)
+    written = state / "ui_users.json"
+    assert stat.S_IMODE(written.stat().st_mode) == 0o600
+    passwords = json.loads(written.read_text())
+    assert set(passwords) == {"admin", "crm_analyst", "itsm_operator"}
+    # crm_analyst existed with a password the file did not hold: it got a new one, which logs in.
+    assert passwords["crm_analyst"] != api.passwords["crm_analyst"]
+    api.passwords.update(passwords)
+    assert set(api.dags("crm_analyst")) and all("domain:crm" in tags for tags in api.dags("crm_analyst").values())
+    assert api.trigger("itsm_operator", "servicenow_incident") == 200
+    _run(script, env, api.home)
+    assert json.loads(written.read_text()) == passwords  # a second `make ui` keeps them
