@@ -7,6 +7,7 @@ Fresh random secrets each run, planted in the sandboxes and in the connections t
   OAuth ``refresh_token`` with its ``client_secret`` (``salesforce_case``);
 - ServiceNow: a basic-auth password (``servicenow_core_company``), an OAuth ``refresh_token`` with its
   ``client_secret`` (``servicenow_incident``);
+- Jira Cloud: an API token (the connection's ``password``, basic auth with the e-mail; ``jira_issues``);
 - SAP: an ``hdbuserstore`` key (extra ``user_key``) and the password inside the sandbox's
   ``sqlalchemy_url`` (``sap_kna1``).
 
@@ -97,6 +98,33 @@ def sap_erp() -> Iterator[dict[str, str]]:
     engine.dispose()
 
 
+@pytest.fixture(scope="module")
+def jira_site() -> Iterator[Any]:
+    from lumina_sandbox.jira.instance import Instance
+    from lumina_sandbox.jira.server import JiraServer
+
+    with JiraServer(Instance.generate(counts={"issues": 40})) as server:
+        yield server
+
+
+def _jira_run(harness: Any, site: Any, planted: dict[str, str]) -> None:
+    """A Jira Cloud API token (the connection's ``password``, basic auth with the e-mail)."""
+    from lumina_sandbox.jira.connection import airflow_connection
+
+    auth = site.instance.auth
+    previous = auth.replace_credentials(api_token=planted["jira_api_token"])
+    try:
+        os.environ["AIRFLOW_CONN_JIRA_DEFAULT"] = json.dumps(
+            airflow_connection(site.control.credentials(), site.ca_path)
+        )
+        before = auth.logins["basic"]
+        assert harness.run_ok("jira_issues")["rows_inserted"] > 0
+        assert auth.logins["basic"] > before
+    finally:
+        auth.replace_credentials(**previous.as_dict())
+        os.environ.pop("AIRFLOW_CONN_JIRA_DEFAULT", None)
+
+
 def _salesforce_runs(harness: Any, server: Any, planted: dict[str, str]) -> None:
     """Four Salesforce DAGs, each logging in with another flow and its planted secrets."""
     auth, base = server.org.auth, dict(server.connection)
@@ -176,6 +204,7 @@ def test_planted_secrets_appear_nowhere(
     salesforce: Any,
     servicenow: Any,
     sap_erp: dict[str, str],
+    jira_site: Any,
     caplog: pytest.LogCaptureFixture,
     capfd: pytest.CaptureFixture[str],
 ) -> None:
@@ -189,6 +218,7 @@ def test_planted_secrets_appear_nowhere(
         "sf_refresh_token": "5Aep861" + secrets.token_urlsafe(48),
         "sn_password": _secret("snpw"),
         "sn_client_secret": _secret("sncs"),
+        "jira_api_token": "ATATT3x" + secrets.token_urlsafe(32),
         **sap_erp,
     }
     sf_auth, sn_auth = salesforce.org.auth, servicenow.instance.auth
@@ -208,13 +238,20 @@ def test_planted_secrets_appear_nowhere(
         salesforce.connection = salesforce_connection(salesforce)
         _salesforce_runs(harness, salesforce, planted)
         _servicenow_runs(harness, servicenow, planted)
+        _jira_run(harness, jira_site, planted)
         before = harness.count("customer")
         assert harness.run_ok("sap_kna1")["rows_inserted"] > 0 and harness.count("customer") > before
     finally:
         sf_auth.replace_credentials(**sf_previous)
         sn_auth.replace_credentials(**sn_previous.as_dict())
 
-    scan = Scan(planted, basic_auth={"sn_password": (servicenow.credentials.username, planted["sn_password"])})
+    scan = Scan(
+        planted,
+        basic_auth={
+            "sn_password": (servicenow.credentials.username, planted["sn_password"]),
+            "jira_api_token": (jira_site.credentials.email, planted["jira_api_token"]),
+        },
+    )
     out, err = capfd.readouterr()
     records = "\n".join(f"{r.name} {r.levelname} {r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
     captured = "\n".join([out, err, records])

@@ -15,7 +15,8 @@ import hmac
 import random
 import secrets
 import threading
-from dataclasses import asdict, dataclass
+from collections import Counter
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -71,9 +72,17 @@ class Authenticator:
             client_secret="ATOA" + "".join(rng.choice(alphabet) for _ in range(60)),
         )
         self.access_ttl = 3600
+        self.logins: Counter[str] = Counter()  # accepted basic-auth requests and token grants, by kind
         self._access: dict[str, Token] = {}
         self._refresh: dict[str, str] = {}  # refresh token -> account id
         self._lock = threading.Lock()
+
+    def replace_credentials(self, **changes: str) -> Credentials:
+        """Accept other secrets from now on (tests plant their own ``api_token``...); returns the credentials
+        replaced."""
+        previous = self.credentials
+        self.credentials = replace(previous, **changes)
+        return previous
 
     @staticmethod
     def _same(given: str, expected: str) -> bool:
@@ -92,7 +101,10 @@ class Authenticator:
             ok = self._same(login.lower(), expected.email) and self._same(secret, expected.api_token)
         else:
             ok = self._same(login, expected.username) and self._same(secret, expected.password)
-        return self.user.account_id if ok else None
+        if not ok:
+            return None
+        self.logins["basic"] += 1
+        return self.user.account_id
 
     def bearer(self, token: str, cloud: bool) -> str | None:
         """The account of a bearer token: a valid OAuth access token, or (Data Center) the PAT; else None."""
