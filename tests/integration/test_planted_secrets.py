@@ -242,8 +242,12 @@ def test_planted_secrets_appear_nowhere(
         before = harness.count("customer")
         assert harness.run_ok("sap_kna1")["rows_inserted"] > 0 and harness.count("customer") > before
     finally:
+        # The session's sandboxes and connections as the other tests know them.
         sf_auth.replace_credentials(**sf_previous)
         sn_auth.replace_credentials(**sn_previous.as_dict())
+        salesforce.connection = salesforce_connection(salesforce)
+        os.environ["AIRFLOW_CONN_SALESFORCE_DEFAULT"] = json.dumps(salesforce.connection)
+        os.environ["AIRFLOW_CONN_SERVICENOW_DEFAULT"] = json.dumps(servicenow.connection)
 
     scan = Scan(
         planted,
