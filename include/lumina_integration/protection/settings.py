@@ -51,10 +51,15 @@ class PiiSettings(_Strict):
 
 
 class RetentionSettings(_Strict):
-    """Days each zone keeps data (None: forever); ``entities`` override per entity and zone."""
+    """Days each zone keeps data (None: forever); ``entities`` override per entity and zone.
+
+    ``guard_days``: a lake run with an object written less than this many days ago is never removed,
+    whatever the date in its key (it may still be running, or be retried, or be a backfill of an old interval).
+    """
 
     zones: dict[Zone, Days] = {}
     entities: dict[str, dict[Zone, Days]] = {}
+    guard_days: Annotated[int, Field(ge=1)] = 2
 
     def days(self, zone: Zone, entity: str | None = None) -> int | None:
         if entity is not None and zone in self.entities.get(entity, {}):

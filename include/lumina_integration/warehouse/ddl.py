@@ -105,6 +105,9 @@ ADDED_CONTROL_COLUMNS = (
     (AUDIT_TABLE, "tombstones_refused", "BIGINT"),
     (AUDIT_TABLE, "tombstones_already_deleted", "BIGINT"),
     (AUDIT_TABLE, "rows_deleted_unread", "BIGINT"),
+    # Maintenance runs (retention): lake objects removed, and what was removed per zone and entity (JSON).
+    (AUDIT_TABLE, "objects_deleted", "BIGINT"),
+    (AUDIT_TABLE, "detail", "TEXT"),
 )
 
 
