@@ -16,6 +16,7 @@ from typing import Any
 from airflow.sdk import dag, get_current_context, task
 
 from lumina_integration.alerts import failure_alerts
+from lumina_integration.protection.access import folder_access_control
 
 
 @dag(
@@ -24,6 +25,7 @@ from lumina_integration.alerts import failure_alerts
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
+    access_control=folder_access_control(__file__),  # lumina_platform_viewer / lumina_platform_operator
     tags=["domain:platform", "source:lake", "owner:platform", "maintenance:retention"],
     default_args={
         "owner": "platform",
