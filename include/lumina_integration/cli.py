@@ -11,6 +11,8 @@
   active key, removing one no value uses (see docs/protection/pii.md).
 - ``lumina compliance-report [--json]``: per pipeline and entity, the PII columns and their actions,
   retention, region, lake encryption, key ids in use, and the last erasures (see docs/protection/lake.md).
+- ``lumina auth-events [--conn-id ID] [--pipeline ID] [--since 24h|7d|2026-01-31T00:00]``: source logins,
+  token refreshes, refusals, rotations and breaker changes from ``lumina_auth_events``, latest first.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 
 from lumina_integration.paths import DAGS_DIR, PROJECT_DIR, SCHEMAS_DIR
@@ -79,6 +82,35 @@ def _summary() -> str:
     return warehouse_summary("lumina_warehouse")
 
 
+def parse_since(value: str) -> datetime:
+    """``30m``, ``24h``, ``7d`` (that long ago) or an ISO 8601 instant (UTC when it names no zone)."""
+    from datetime import UTC, timedelta
+
+    text = value.strip()
+    units = {"m": "minutes", "h": "hours", "d": "days"}
+    if text[:-1].isdigit() and text[-1:] in units:
+        return datetime.now(UTC) - timedelta(**{units[text[-1]]: int(text[:-1])})
+    try:
+        stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"--since {value!r}: use 30m, 24h, 7d or an ISO 8601 time") from exc
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+
+
+def _auth_events(args: argparse.Namespace) -> str:
+    from lumina_integration.warehouse.auth_events import format_events, read_auth_events
+    from lumina_integration.warehouse.connection import warehouse_target
+
+    rows = read_auth_events(
+        warehouse_target(args.warehouse),
+        conn_id=args.conn_id,
+        pipeline_id=args.pipeline,
+        since=args.since,
+        limit=args.limit,
+    )
+    return format_events(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="lumina", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -90,6 +122,12 @@ def main(argv: list[str] | None = None) -> int:
     settings_parser = sub.add_parser("settings-import", help="load airflow_settings.yaml into Airflow")
     settings_parser.add_argument("--file", type=Path, default=PROJECT_DIR / "airflow_settings.yaml")
     sub.add_parser("summary", help="print what the warehouse holds")
+    events_parser = sub.add_parser("auth-events", help="list source logins, token refreshes and breaker changes")
+    events_parser.add_argument("--conn-id", help="only this connection's events")
+    events_parser.add_argument("--pipeline", help="only this pipeline's events")
+    events_parser.add_argument("--since", type=parse_since, help="30m, 24h, 7d or an ISO 8601 time")
+    events_parser.add_argument("--limit", type=int, default=200)
+    events_parser.add_argument("--warehouse", default="lumina_warehouse", help="the warehouse connection")
     pii_parser = sub.add_parser("pii", help="PII keys: list, add a key, rotate the warehouse, retire a key")
     pii_sub = pii_parser.add_subparsers(dest="pii_command", required=True)
     pii_sub.add_parser("keys", help="the key ids and the active one (never the keys)")
@@ -136,6 +174,9 @@ def main(argv: list[str] | None = None) -> int:
         return _pii(args)
     if args.command == "compliance-report":
         return _compliance_report(args)
+    if args.command == "auth-events":
+        print(_auth_events(args))
+        return 0
     print(_summary())
     return 0
 

@@ -88,6 +88,8 @@ class CircuitBreaker:
         open_for: how long a trip keeps the breaker open.
         failure_threshold: consecutive calls failing after all their retries that trip it.
         clock: the current time (injectable for tests).
+        audit: called as ``audit("breaker", "opened" | "closed", reason)`` when this breaker sees or makes
+            a change (:mod:`lumina_integration.auth_audit`), or None.
     """
 
     conn_id: str
@@ -96,9 +98,11 @@ class CircuitBreaker:
     failure_threshold: int = 3
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     recheck_every: timedelta = timedelta(seconds=15)
+    audit: Callable[[str, str, str], object] | None = None
     _failures: int = 0
     _stored_failures: int = 0
     _closed_seen_at: datetime | None = None
+    _expiry_noted: str | None = None
 
     @property
     def key(self) -> str:
@@ -123,6 +127,10 @@ class CircuitBreaker:
             self._closed_seen_at = now
             return
         until = datetime.fromisoformat(state["open_until"])
+        if now >= until and self._expiry_noted != state["open_until"]:
+            # Noted once per trip per process; the Variable stays until a success or a reset clears it.
+            self._expiry_noted = state["open_until"]
+            self._note("closed", f"the trip until {state['open_until']} expired")
         if now < until:
             raise CircuitOpen(
                 f"the circuit breaker of connection {self.conn_id!r} is open until {until.isoformat()}: "
@@ -133,6 +141,11 @@ class CircuitBreaker:
         until = self.clock() + (open_for or self.open_for)
         self._closed_seen_at = None
         self.store.set(self.key, json.dumps({"open_until": until.isoformat(), "reason": reason}))
+        self._note("opened", f"until {until.isoformat()}: {reason}")
+
+    def _note(self, outcome: str, detail: str) -> None:
+        if self.audit is not None:
+            self.audit("breaker", outcome, detail)
 
     def failed(self, reason: str) -> bool:
         """A call failed after all its retries; enough of them in a row trip the breaker (returns True then).
@@ -175,17 +188,23 @@ class CircuitBreaker:
 
     def reset(self) -> None:
         self._failures, self._stored_failures, self._closed_seen_at = 0, 0, None
-        if self.store.get(self.key) is not None:
+        state = self.state()
+        if state is not None:
             self.store.delete(self.key)
+            if "open_until" in state:
+                self._note("closed", "reset")
 
 
-def run_breaker(conn_id: str, pipeline_id: str) -> CircuitBreaker | None:
+def run_breaker(conn_id: str, pipeline_id: str, system: str = "") -> CircuitBreaker | None:
     """The breaker of connection ``conn_id`` for a pipeline's run (Airflow Variables), or None outside one.
 
     Outside a run (the UI's connection test, a bench, a one-off script) a failure is reported to whoever
-    called, not counted against every pipeline on that connection.
+    called, not counted against every pipeline on that connection. Its changes are audited as ``system``'s.
     """
-    return CircuitBreaker(conn_id, VariableStore()) if pipeline_id else None
+    from lumina_integration.auth_audit import AuthAuditor
+
+    audit = AuthAuditor(conn_id, system, pipeline_id)
+    return CircuitBreaker(conn_id, VariableStore(), audit=audit) if pipeline_id else None
 
 
 class QuotaExhausted(StopRun):

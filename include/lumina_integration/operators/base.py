@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 
 from lumina_integration.factory.spec import PipelineSpec
+from lumina_integration.operators.auth_events import FlushesAuthEvents
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -24,8 +25,10 @@ if TYPE_CHECKING:
     from lumina_integration.warehouse.connection import WarehouseTarget
 
 
-class PipelineStepOperator(BaseOperator):
+class PipelineStepOperator(FlushesAuthEvents, BaseOperator):
     """Base of the plan, extract, transform, validate and load operators.
+
+    Each ``execute`` ends by writing the authentication events its hooks collected (:class:`FlushesAuthEvents`).
 
     Args:
         pipeline: the validated pipeline spec as a dict (``PipelineSpec.model_dump(mode="json")``).
@@ -43,6 +46,9 @@ class PipelineStepOperator(BaseOperator):
     @cached_property
     def spec(self) -> PipelineSpec:
         return PipelineSpec.model_validate(self.pipeline)
+
+    def auth_events_destination(self) -> tuple[str, str | None]:
+        return self.spec.load.warehouse_conn_id, self.spec.pipeline_id
 
     @staticmethod
     def upstream(context: Context, task_id: str) -> dict[str, Any]:

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
+from lumina_integration.operators.auth_events import FlushesAuthEvents
+
 if TYPE_CHECKING:
     import pyarrow as pa
     from airflow.sdk import Context
@@ -22,7 +24,7 @@ if TYPE_CHECKING:
     from lumina_integration.hooks.capabilities import WritesBack
 
 
-class ReverseSyncOperator(BaseOperator):
+class ReverseSyncOperator(FlushesAuthEvents, BaseOperator):
     """Upsert, update or delete records of ``target_object`` from rows of a canonical ``entity`` table.
 
     Args:
@@ -98,6 +100,9 @@ class ReverseSyncOperator(BaseOperator):
                 f"(over {self.max_failed_share:.0%}); see lumina_writeback_results"
             )
         return totals
+
+    def auth_events_destination(self) -> tuple[str, str | None]:
+        return self.warehouse_conn_id, self.dag_id
 
     @property
     def key_field(self) -> str:

@@ -22,6 +22,8 @@ QUARANTINE_TABLE = "lumina_quarantine"
 LEDGER_TABLE = "lumina_source_ledger"
 SNAPSHOT_TABLE = "lumina_schema_snapshot"
 CHANGES_TABLE = "lumina_schema_changes"
+# Source logins, token refreshes, refusals, rotations and breaker changes (lumina_integration.auth_audit).
+AUTH_EVENTS_TABLE = "lumina_auth_events"
 
 
 def control_table_ddl(d: Dialect, schema: str) -> list[str]:
@@ -89,6 +91,14 @@ def control_table_ddl(d: Dialect, schema: str) -> list[str]:
             run_key TEXT NOT NULL,
             detected_at {ts} NOT NULL,
             PRIMARY KEY (pipeline_id, field, change, run_key))""",
+        f"""CREATE TABLE IF NOT EXISTS {d.table(schema, AUTH_EVENTS_TABLE)} (
+            occurred_at {ts} NOT NULL,
+            conn_id TEXT NOT NULL,
+            pipeline_id TEXT,
+            system TEXT NOT NULL,
+            event TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            detail TEXT NOT NULL)""",
     ]
 
 

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 
 from lumina_integration.hooks.base import StopRun
 
+SYSTEM = "SAP HANA"
 # SQL error codes of SAP HANA (SAP HANA SQL reference, "SQL Error Codes").
 AUTHENTICATION = {10: "authentication failed", 414: "user is forced to change password", 416: "user is locked"}
 CONFIGURATION = {
@@ -57,7 +58,10 @@ def error_text(exc: BaseException) -> str:
 
 @contextmanager
 def hana_errors(conn_id: str) -> Iterator[None]:
-    """Turn hdbcli errors that must not be retried into :class:`StopRun` subclasses."""
+    """Turn hdbcli errors that must not be retried into :class:`StopRun` subclasses.
+
+    A refused login is also an authentication event (:mod:`lumina_integration.auth_audit`).
+    """
     try:
         yield
     except StopRun:
@@ -65,6 +69,9 @@ def hana_errors(conn_id: str) -> Iterator[None]:
     except Exception as exc:
         code = error_code(exc)
         if code in AUTHENTICATION:
+            from lumina_integration.auth_audit import FAILURE, LOGIN, record
+
+            record(conn_id, SYSTEM, LOGIN, FAILURE, f"hdbcli error {code}: {AUTHENTICATION[code]}")
             raise HanaAuthenticationError(
                 f"SAP HANA refused the login of connection {conn_id!r} ({code}: {AUTHENTICATION[code]}); "
                 "not retried, since repeated failed logins lock the SAP user"

@@ -63,6 +63,7 @@ class HanaHook(DbApiHook):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.reconciled: dict[str, int] | None = None
+        self._login_noted = False
 
     # -- connections -------------------------------------------------------------------------
     @cached_property
@@ -84,7 +85,15 @@ class HanaHook(DbApiHook):
         if self.settings.mode == "sqlalchemy":
             return self.get_sqlalchemy_engine().raw_connection()
         with hana_errors(self.settings.conn_id):
-            return _dbapi().connect(**self.settings.connect_kwargs())
+            connection = _dbapi().connect(**self.settings.connect_kwargs())
+        if not self._login_noted:
+            # The first login of this hook; a task opens a connection per read, which would be noise.
+            from lumina_integration.auth_audit import LOGIN, SUCCESS, record
+            from lumina_integration.hooks.hana.errors import SYSTEM
+
+            self._login_noted = True
+            record(self.settings.conn_id, SYSTEM, LOGIN, SUCCESS, f"hdbcli connect ({self.settings.mode})")
+        return connection
 
     def set_autocommit(self, conn: Any, autocommit: bool) -> None:
         if hasattr(conn, "setautocommit"):  # hdbcli

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
     import pyarrow as pa
 
+    from lumina_integration.auth_audit import AuthAuditor
     from lumina_integration.hooks.governance import ApiGovernor
     from lumina_integration.hooks.jira.fields import Catalogue
     from lumina_integration.hooks.jira.reader import IssueReader, Search
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     from lumina_integration.hooks.rest.client import RestClient
     from lumina_integration.window import Window
 
+SYSTEM = "Jira"
 IDS_PER_QUERY = 100  # issue ids in one "id in (...)" clause
 # Issues arrive as large JSON objects (every field, users with avatars) held as Python dicts until a batch is
 # typed: 2,000 a batch keep a 100k-issue extract at 351 MB peak RSS (10,000: 533 MB) and are no slower, as the
@@ -89,19 +91,28 @@ class JiraAdapterHook(BaseHook):
 
     @cached_property
     def client(self) -> RestClient:
-        from lumina_integration.hooks.governance import CircuitBreaker, VariableStore
+        from lumina_integration.hooks.governance import run_breaker
         from lumina_integration.hooks.rest.client import RestClient
         from lumina_integration.hooks.rest.session import Timeouts, TlsSettings, rest_session
 
         s = self.settings
         tls = TlsSettings(ca_bundle=s.ca_bundle, client_cert=s.client_cert, client_key=s.client_key, verify=s.verify)
         session = rest_session(tls, timeouts=Timeouts(read=s.read_timeout))
-        breaker = CircuitBreaker(self.jira_conn_id, VariableStore()) if self.run.pipeline_id else None
+        breaker = run_breaker(self.jira_conn_id, self.run.pipeline_id, SYSTEM)
         auth = self._auth(session)
-        return RestClient(s.base_url, session=session, auth=auth, governor=self.governor, breaker=breaker)
+        return RestClient(
+            s.base_url, session=session, auth=auth, governor=self.governor, breaker=breaker, audit=self.audit
+        )
+
+    @property
+    def audit(self) -> AuthAuditor:
+        from lumina_integration.auth_audit import AuthAuditor
+
+        return AuthAuditor(self.jira_conn_id, SYSTEM, self.run.pipeline_id or None)
 
     def _auth(self, session: Any) -> Any:
         from lumina_integration.hooks.rest.auth import BasicAuth, BearerTokenAuth, OAuth2TokenAuth
+        from lumina_integration.hooks.rest.token_store import refresh_token_for, rotation_handler
 
         s = self.settings
         if s.auth_mode == "basic":
@@ -113,19 +124,13 @@ class JiraAdapterHook(BaseHook):
             "refresh_token" if s.grant_type == "refresh_token" else "client_credentials",
             client_id=s.client_id,
             client_secret=s.client_secret,
-            refresh_token=s.refresh_token,
+            # Atlassian rotates refresh tokens: the one an earlier task stored wins over the connection's.
+            refresh_token=refresh_token_for(self.jira_conn_id, s.refresh_token),
             scope=s.scope,
             session=session,
-            on_refresh_token=self._rotated,
+            audit=self.audit,
+            on_refresh_token=rotation_handler(self.jira_conn_id, s.refresh_token, self.audit),
         )
-
-    def _rotated(self, token: str) -> None:
-        from airflow.sdk.log import mask_secret
-
-        mask_secret(token)
-        # Atlassian rotates refresh tokens; this run keeps using the new one. The connection keeps the
-        # one it has, which the token endpoint may refuse after its reuse interval.
-        self.log.warning("The token endpoint rotated the refresh token of %s", self.jira_conn_id)
 
     def bind(self, run: RunContext) -> None:
         """Take the run's API spending (before any call)."""

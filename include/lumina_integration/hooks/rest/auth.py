@@ -8,6 +8,9 @@
   shortly before it expires; a 401 from the API refreshes it once and resends the request (a token the
   server revoked early). When the server rotates the refresh token, the new one replaces the old one
   here and goes to ``on_refresh_token`` so the hook can persist it (the old one may already be dead).
+  Every token request's outcome goes to ``audit`` (:mod:`lumina_integration.auth_audit`): a ``login`` for a
+  first grant, a ``token_refresh`` for a refresh-token grant, with the grant type and the endpoint's OAuth
+  error code, never a credential.
 
 Every mode is a :class:`requests.auth.AuthBase`, so a library that takes a session or an ``auth``
 (atlassian-python-api) uses it unchanged. Secrets never appear in messages: a token endpoint's refusal
@@ -25,8 +28,10 @@ from typing import TYPE_CHECKING, Any, Literal
 import requests
 from requests.auth import AuthBase, HTTPBasicAuth
 
+from lumina_integration.auth_audit import FAILURE, LOGIN, SUCCESS, TOKEN_REFRESH
 from lumina_integration.hooks.base import StopRun
 from lumina_integration.hooks.rest.retry import RetryPolicy, retry_after_seconds
+from lumina_integration.tls import minimum_tls_session
 
 if TYPE_CHECKING:
     from requests import PreparedRequest, Response
@@ -88,6 +93,8 @@ class OAuth2TokenAuth(AuthBase):
         on_refresh_token: called with every new refresh token the endpoint hands out (rotation), so the
             hook can store it where the next run finds it.
         session: the session that talks to the token endpoint (TLS settings of the connection).
+        audit: called as ``audit(event, outcome, detail)`` for every token request (an
+            :class:`~lumina_integration.auth_audit.AuthAuditor`), or None.
         retry: retries of the token endpoint's busy answers (429/503 and transient 5xx).
         refresh_margin: seconds before the announced expiry at which the token is renewed.
         clock, sleep: monotonic time and sleeping (injectable for tests).
@@ -107,6 +114,7 @@ class OAuth2TokenAuth(AuthBase):
         client_auth: Literal["body", "basic"] = "body",
         on_refresh_token: Callable[[str], None] | None = None,
         session: requests.Session | None = None,
+        audit: Callable[[str, str, str], object] | None = None,
         retry: RetryPolicy | None = None,
         refresh_margin: float = REFRESH_MARGIN_S,
         clock: Callable[[], float] = time.monotonic,
@@ -125,7 +133,8 @@ class OAuth2TokenAuth(AuthBase):
         self.username, self.password, self.scope = username, password, scope
         self.refresh_token = refresh_token
         self.on_refresh_token = on_refresh_token
-        self.session = session or requests.Session()
+        self.session = session or minimum_tls_session()
+        self.audit = audit
         self.retry = retry or RetryPolicy(attempts=4, run_retries=None, max_wait=60.0)
         self.refresh_margin = refresh_margin
         self.clock, self.sleep = clock, sleep
@@ -170,15 +179,29 @@ class OAuth2TokenAuth(AuthBase):
             body.update({k: v for k, v in (("client_id", self.client_id), ("client_secret", self.client_secret)) if v})
         return body
 
+    def _note(self, grant: str, outcome: str, detail: str) -> None:
+        if self.audit is not None:
+            self.audit(TOKEN_REFRESH if grant == "refresh_token" else LOGIN, outcome, f"{grant} grant: {detail}")
+
+    def _request(self, body: dict[str, str]) -> Response:
+        try:
+            return self._post(body)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            self._note(body["grant_type"], FAILURE, f"token endpoint unreachable ({type(exc).__name__})")
+            raise
+
     def _fetch(self) -> AccessToken:
         body = self._grant()
         used_refresh = body["grant_type"] == "refresh_token"
-        response = self._post(body)
+        response = self._request(body)
         if response.status_code in (400, 401) and used_refresh and self.grant_type == "password":
             # The refresh token expired or was revoked: the password grant can start over.
+            self._note("refresh_token", FAILURE, f"{_oauth_error(response)}; starting over with the password grant")
             self.refresh_token = None
-            response = self._post(self._grant())
+            body = self._grant()
+            response = self._request(body)
         if response.status_code != 200:
+            self._note(body["grant_type"], FAILURE, _oauth_error(response))
             raise AuthenticationFailed(
                 f"the token endpoint {self.token_url} refused the {body['grant_type']} grant: {_oauth_error(response)}"
             )
@@ -186,7 +209,9 @@ class OAuth2TokenAuth(AuthBase):
             payload = response.json()
             value = str(payload["access_token"])
         except (ValueError, KeyError, TypeError) as exc:
+            self._note(body["grant_type"], FAILURE, "HTTP 200 without an access_token")
             raise AuthenticationFailed(f"the token endpoint {self.token_url} answered without an access_token") from exc
+        self._note(body["grant_type"], SUCCESS, "HTTP 200")
         rotated = payload.get("refresh_token")
         if isinstance(rotated, str) and rotated and rotated != self.refresh_token:
             self.refresh_token = rotated

@@ -31,9 +31,10 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
+from lumina_integration.auth_audit import FAILURE, LOGIN, SUCCESS
 from lumina_integration.hooks.base import StopRun
 from lumina_integration.hooks.governance import ApiGovernor, CircuitBreaker, CircuitOpen
-from lumina_integration.hooks.rest.auth import AuthenticationFailed
+from lumina_integration.hooks.rest.auth import AuthenticationFailed, OAuth2TokenAuth
 from lumina_integration.hooks.rest.retry import RetryPolicy, retry_after_seconds
 from lumina_integration.hooks.rest.session import Timeouts, rest_session
 
@@ -132,6 +133,9 @@ class RestClient:
         observe: an adapter's own usage reader, called with every response.
         max_response_bytes: largest body read.
         max_json_depth: deepest nesting :meth:`get_json` parses.
+        audit: where authentication events go (:class:`~lumina_integration.auth_audit.AuthAuditor`): a
+            ``login`` success on the first answered request of a fixed-credential auth (basic, a bearer
+            token; an OAuth auth reports its own token requests), a ``login`` failure on every 401.
         sleep: how to wait (injectable for tests).
     """
 
@@ -149,6 +153,7 @@ class RestClient:
         observe: Callable[[requests.Response], None] | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         max_json_depth: int = DEFAULT_MAX_JSON_DEPTH,
+        audit: Callable[[str, str, str], object] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.base_url = base_url.rstrip("/") + "/"
@@ -163,6 +168,9 @@ class RestClient:
         self.max_response_bytes = max_response_bytes
         self.max_json_depth = max_json_depth
         self.sleep = sleep
+        self.audit = audit
+        # OAuth auth reports its own token requests; for fixed credentials the first answer is the login.
+        self._login_noted = auth is None or isinstance(auth, OAuth2TokenAuth)
         self.retries = 0  # retries spent by this client, against ``retry.run_retries``
         self._origin = _origin(self.base_url)
 
@@ -222,6 +230,9 @@ class RestClient:
             if self.breaker is not None:
                 self.breaker.succeeded()
             if response.status_code < 400 or response.status_code in allow:
+                if not self._login_noted and response.status_code < 300:
+                    self._login_noted = True
+                    self._note(LOGIN, SUCCESS, f"{type(self.auth).__name__}: {method} {_path(path)} answered")
                 return response
             raise self._error(method, path, response)
 
@@ -345,10 +356,15 @@ class RestClient:
                 raise CircuitOpen(f"{opened}: {error}") from error
         raise error
 
+    def _note(self, event: str, outcome: str, detail: str) -> None:
+        if self.audit is not None:
+            self.audit(event, outcome, detail)
+
     def _error(self, method: str, path: str, response: requests.Response) -> Exception:
         excerpt = response.text[:_EXCERPT].replace("\n", " ") if response.content else ""
         message = f"{method} {_path(path)} answered HTTP {response.status_code}: {excerpt}"
         if response.status_code == 401:
+            self._note(LOGIN, FAILURE, f"{type(self.auth).__name__}: {method} {_path(path)} answered HTTP 401")
             return AuthenticationFailed(f"the system refused the connection's credentials: {message}")
         return RestError(message, status=response.status_code, response=response)
 

@@ -4,6 +4,8 @@
   ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``, which requests otherwise lets override ``Session.verify``.
 - ``client_cert``/``client_key``: mutual TLS (ServiceNow instances behind a certificate-checking proxy,
   Jira Data Center behind one).
+- TLS 1.2 at least (:class:`~lumina_integration.tls.MinimumTlsAdapter`, the one adapter every session we
+  build mounts).
 - Every request gets a timeout (requests' own default is to wait forever on a silent server).
 - No retries here: :class:`~lumina_integration.hooks.rest.client.RestClient` retries, so it can count
   every attempt against the API budget and honour ``Retry-After``. A library that takes a session
@@ -16,7 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
-from requests.adapters import HTTPAdapter
+
+from lumina_integration.tls import mount_minimum_tls
 
 DEFAULT_USER_AGENT = "lumina-integration"
 
@@ -89,9 +92,7 @@ def rest_session(
     tls = tls or TlsSettings()
     session = RestSession(timeouts, pin_verify=bool(tls.ca_bundle))
     # No urllib3 retries: the client retries (and counts) every attempt itself.
-    adapter = HTTPAdapter(max_retries=0, pool_connections=pool_size, pool_maxsize=pool_size)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
+    mount_minimum_tls(session, max_retries=0, pool_connections=pool_size, pool_maxsize=pool_size)
     if not tls.verify:
         session.verify = False
     elif tls.ca_bundle:

@@ -40,11 +40,21 @@ class SalesforceClient:
     """
 
     def __init__(
-        self, settings: SalesforceSettings, governor: QuotaGovernor, breaker: CircuitBreaker | None = None
+        self,
+        settings: SalesforceSettings,
+        governor: QuotaGovernor,
+        breaker: CircuitBreaker | None = None,
+        *,
+        audit: Callable[[str, str, str], object] | None = None,
+        conn_id: str | None = None,
     ) -> None:
         self.settings = settings
         self.governor = governor
         self.breaker = breaker
+        self.audit = audit
+        # With a connection id, a refresh token the org rotated is stored for the next task (token_store).
+        self.conn_id = conn_id
+        self.logins = 0
         self._sf: Any = None
         self.instance_url = ""
         self._token = ""
@@ -70,9 +80,34 @@ class SalesforceClient:
         from airflow.sdk.log import mask_secret
         from simple_salesforce import Salesforce
 
+        from lumina_integration.auth_audit import FAILURE, LOGIN, SUCCESS
         from lumina_integration.hooks.salesforce.auth import fetch_token
 
-        token = fetch_token(self.settings, self.login_http)
+        settings = self.settings
+        if self.conn_id and settings.auth_mode == "refresh_token":
+            from dataclasses import replace
+
+            from lumina_integration.hooks.rest.token_store import refresh_token_for
+
+            settings = replace(settings, refresh_token=refresh_token_for(self.conn_id, settings.refresh_token))
+        again = " again (the session expired)" if self.logins else ""
+        try:
+            token = fetch_token(settings, self.login_http)
+        except Exception as exc:
+            # SalesforceAuthError's text is the org's error code and description, never the credentials.
+            self._note(LOGIN, FAILURE, f"{settings.auth_mode} login{again}: {str(exc)[:200]}")
+            raise
+        self.logins += 1
+        self._note(LOGIN, SUCCESS, f"{settings.auth_mode} login{again}")
+        if (
+            self.conn_id
+            and settings.auth_mode == "refresh_token"
+            and token.refresh_token
+            and token.refresh_token != settings.refresh_token
+        ):
+            from lumina_integration.hooks.rest.token_store import rotation_handler
+
+            rotation_handler(self.conn_id, self.settings.refresh_token, self.audit)(token.refresh_token)
         # A session id is a bearer token, and Airflow's masker does not know the name.
         mask_secret(token.access_token)
         self._token, self.instance_url = token.access_token, token.instance_url.rstrip("/")
@@ -83,6 +118,10 @@ class SalesforceClient:
             version=self.settings.version,
             object_pairs_hook=dict,  # plain dicts: OrderedDict costs a third of REST decoding time
         )
+
+    def _note(self, event: str, outcome: str, detail: str) -> None:
+        if self.audit is not None:
+            self.audit(event, outcome, detail)
 
     @property
     def sf(self) -> Any:

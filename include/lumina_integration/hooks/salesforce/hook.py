@@ -79,11 +79,13 @@ class SalesforceAdapterHook(BaseHook):
 
     @cached_property
     def client(self) -> SalesforceClient:
+        from lumina_integration.auth_audit import AuthAuditor
         from lumina_integration.hooks.governance import run_breaker
         from lumina_integration.hooks.salesforce.client import SalesforceClient
 
-        breaker = run_breaker(self.salesforce_conn_id, self.run.pipeline_id)
-        return SalesforceClient(self.settings, self.governor, breaker)
+        breaker = run_breaker(self.salesforce_conn_id, self.run.pipeline_id, "Salesforce")
+        audit = AuthAuditor(self.salesforce_conn_id, "Salesforce", self.run.pipeline_id or None)
+        return SalesforceClient(self.settings, self.governor, breaker, audit=audit, conn_id=self.salesforce_conn_id)
 
     def bind(self, run: RunContext) -> None:
         """Take the run's checkpoint store and the pipeline's API spending (before any call)."""

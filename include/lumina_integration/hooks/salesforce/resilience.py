@@ -53,21 +53,20 @@ def http_session(
     policy: RetryPolicy = SALESFORCE_RETRY,
     retry_statuses: frozenset[int] | None = None,
 ) -> requests.Session:
-    """A requests session that retries transient statuses with backoff + jitter and Retry-After.
+    """A requests session that retries transient statuses with backoff + jitter and Retry-After, TLS 1.2 at least.
 
     The connection's CA bundle wins over ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` (:class:`RestSession`).
     """
     from dataclasses import replace
 
-    from requests.adapters import HTTPAdapter
+    from lumina_integration.tls import mount_minimum_tls
 
     if retry_statuses is not None:
         policy = replace(policy, statuses=frozenset(retry_statuses))
     session = RestSession(SALESFORCE_TIMEOUTS, pin_verify=bool(ca_bundle))
     # Bulk job creation is a POST; Salesforce job creation is safe to repeat, so every method is retried.
-    adapter = HTTPAdapter(max_retries=urllib3_retry(policy))
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
+    # TLS 1.2 at least, as every session we build (lumina_integration.tls).
+    mount_minimum_tls(session, max_retries=urllib3_retry(policy))
     if ca_bundle:
         session.verify = ca_bundle
     return session

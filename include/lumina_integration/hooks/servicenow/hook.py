@@ -25,6 +25,7 @@ from lumina_integration.hooks.servicenow.options import ServiceNowOptions
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from lumina_integration.auth_audit import AuthAuditor
     from lumina_integration.hooks.governance import ApiGovernor
     from lumina_integration.hooks.rest.client import RestClient
     from lumina_integration.hooks.servicenow.catalogue import Catalogue, Column, TableSchema
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from lumina_integration.hooks.servicenow.settings import ServiceNowSettings
     from lumina_integration.window import Window
 
+SYSTEM = "ServiceNow"
 CLOCK_TABLE = "sys_db_object"  # every read starts from the catalogue, so its reader may read this table
 VERSIONS_PAGE = 10_000  # two short columns a row: the Table API's largest sensible page
 
@@ -86,13 +88,25 @@ class ServiceNowHook(BaseHook):
             timeouts=Timeouts(read=s.timeout_seconds),
         )
         session.trust_env = False  # proxies and CA bundles come from the connection, not the worker's environment
-        breaker = run_breaker(self.servicenow_conn_id, self.run.pipeline_id)
+        breaker = run_breaker(self.servicenow_conn_id, self.run.pipeline_id, SYSTEM)
         return RestClient(
-            s.instance_url, session=session, auth=self._auth(session), governor=self.governor, breaker=breaker
+            s.instance_url,
+            session=session,
+            auth=self._auth(session),
+            governor=self.governor,
+            breaker=breaker,
+            audit=self.audit,
         )
+
+    @property
+    def audit(self) -> AuthAuditor:
+        from lumina_integration.auth_audit import AuthAuditor
+
+        return AuthAuditor(self.servicenow_conn_id, SYSTEM, self.run.pipeline_id or None)
 
     def _auth(self, session: Any) -> Any:
         from lumina_integration.hooks.rest.auth import BasicAuth, OAuth2TokenAuth
+        from lumina_integration.hooks.rest.token_store import refresh_token_for, rotation_handler
 
         s = self.settings
         if s.auth_type == "basic":
@@ -109,16 +123,12 @@ class ServiceNowHook(BaseHook):
             client_secret=s.client_secret,
             username=s.username,
             password=s.password,
-            refresh_token=s.refresh_token,
+            # A token the instance rotated in an earlier task wins over the connection's (token_store).
+            refresh_token=refresh_token_for(self.servicenow_conn_id, s.refresh_token),
             session=session,
-            on_refresh_token=self._rotated,
+            audit=self.audit,
+            on_refresh_token=rotation_handler(self.servicenow_conn_id, s.refresh_token, self.audit),
         )
-
-    def _rotated(self, token: str) -> None:
-        from airflow.sdk.log import mask_secret
-
-        mask_secret(token)
-        self.log.info("The instance rotated the refresh token of %s for this run", self.servicenow_conn_id)
 
     @cached_property
     def api(self) -> TableApi:
