@@ -142,3 +142,13 @@ def test_the_mounted_adapter_carries_the_floor(
         assert adapter.poolmanager.connection_pool_kw["ssl_minimum_version"] == ssl.TLSVersion.TLSv1_2
     proxied = session.get_adapter("https://example.com").proxy_manager_for("http://127.0.0.1:3128")
     assert proxied.connection_pool_kw["ssl_minimum_version"] == ssl.TLSVersion.TLSv1_2
+
+
+def test_botocore_builds_its_contexts_with_the_same_floor() -> None:
+    """botocore has no TLS-version setting; its own context takes Python's default minimum (TLS 1.2 since 3.10).
+
+    This fails if a Python, OpenSSL or botocore change ever lowers it, so the lake's clients keep the floor too.
+    """
+    from botocore.httpsession import create_urllib3_context
+
+    assert create_urllib3_context().minimum_version >= ssl.TLSVersion.TLSv1_2
