@@ -181,3 +181,49 @@ def test_a_salesforce_run_leaves_its_login_rows_and_no_secret(harness: Any, sale
     creds = salesforce.credentials
     text = all_text(harness)
     assert [s for s in (creds.password, creds.security_token) if s in text] == []
+
+
+@pytest.fixture(scope="module")
+def jira_site() -> Iterator[Any]:
+    from lumina_sandbox.jira.instance import Instance
+    from lumina_sandbox.jira.server import JiraServer
+
+    with JiraServer(Instance.generate(counts={"issues": 30})) as server:
+        yield server
+
+
+def test_jira_rotates_every_refresh_token_and_each_run_starts_from_the_stored_one(
+    harness: Any, jira_site: Any, airflow_db: None
+) -> None:
+    """Atlassian's refresh tokens are single-use: without the write-back the second run could not log in."""
+    from airflow.models import Variable
+
+    from lumina_sandbox.jira.connection import airflow_connection
+
+    jira_site.control.reset()
+    first = jira_site.instance.auth.issue()["refresh_token"]
+    connection = airflow_connection(
+        jira_site.control.credentials(),
+        jira_site.ca_path,
+        auth="oauth2",
+        grant_type="refresh_token",
+        refresh_token=first,
+    )
+    os.environ["AIRFLOW_CONN_JIRA_DEFAULT"] = json.dumps(connection)
+    Variable.delete(variable_name("jira_default"))  # noqa: AIR311
+    try:
+        harness.run_ok("jira_issues")
+        harness.run_ok("jira_issues")  # the connection still holds `first`, used up by the first run
+        stored = json.loads(Variable.get(variable_name("jira_default")))["refresh_token"]  # noqa: AIR311
+    finally:
+        Variable.delete(variable_name("jira_default"))  # noqa: AIR311
+    rows = events(harness, "jira_default")
+    assert {(r["system"], r["event"], r["outcome"]) for r in rows} >= {
+        ("Jira", "token_refresh", "success"),
+        ("Jira", "token_rotated", "persisted"),
+    }
+    assert not [r for r in rows if r["outcome"] in ("failure", "not_persisted")], rows
+    text = all_text(harness)
+    auth = jira_site.instance.auth
+    secrets = [first, stored, connection["extra"]["client_secret"], *auth._access, *auth._refresh]
+    assert [s for s in secrets if s in text] == []
