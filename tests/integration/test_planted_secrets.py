@@ -4,7 +4,8 @@ Fresh random secrets each run, planted in the sandboxes and in the connections t
 
 - Salesforce: a password and a ``security_token`` (SOAP login, ``salesforce_account``), a JWT private key
   (PEM, ``salesforce_contact``), a ``consumer_secret`` (client credentials, ``salesforce_opportunity``), an
-  OAuth ``refresh_token`` with its ``client_secret`` (``salesforce_case``);
+  OAuth ``refresh_token`` with its ``client_secret`` (``salesforce_case``), and a wrong consumer secret that the
+  sandbox refuses (a failed ``salesforce_opportunity`` run: failure paths are searched too);
 - ServiceNow: a basic-auth password (``servicenow_core_company``), an OAuth ``refresh_token`` with its
   ``client_secret`` (``servicenow_incident``);
 - Jira Cloud: an API token (the connection's ``password``, basic auth with the e-mail; ``jira_issues``);
@@ -157,6 +158,11 @@ def _salesforce_runs(harness: Any, server: Any, planted: dict[str, str]) -> None
         os.environ["AIRFLOW_CONN_SALESFORCE_DEFAULT"] = json.dumps(connection)
         assert harness.run_ok(dag_id)["rows_inserted"] > 0, dag_id
         assert auth.logins[flow] > before, f"{dag_id} did not log in with {flow}"
+    # A refused login (a wrong secret, planted too): the failure's log lines, error and records must not show it.
+    refused = {**flows[2][2], "extra": {**flows[2][2]["extra"], "consumer_secret": planted["sf_refused_secret"]}}
+    os.environ["AIRFLOW_CONN_SALESFORCE_DEFAULT"] = json.dumps(refused)
+    run = harness.run("salesforce_opportunity")
+    assert str(run.state) == "failed" and "failed" in harness.states(run).values(), harness.states(run)
     # Reverse ETL with the SOAP login: legacy CRM accounts (a file drop) written to Salesforce by a DAG
     # whose templated field ("where") gives rendered-field rows.
     from lumina_sandbox import file_drops
@@ -216,6 +222,7 @@ def test_planted_secrets_appear_nowhere(
         "sf_consumer_secret": secrets.token_hex(32).upper(),
         "sf_private_key": private_key,
         "sf_refresh_token": "5Aep861" + secrets.token_urlsafe(48),
+        "sf_refused_secret": secrets.token_hex(32).upper(),  # sent once, refused
         "sn_password": _secret("snpw"),
         "sn_client_secret": _secret("sncs"),
         "jira_api_token": "ATATT3x" + secrets.token_urlsafe(32),
@@ -261,6 +268,7 @@ def test_planted_secrets_appear_nowhere(
     captured = "\n".join([out, err, records])
     # The task logs were captured: dag.test()'s own lines and the operators' (the extract step's summary).
     assert "[DAG TEST] starting task_id=extract" in captured and "Extracted " in captured
+    assert "Salesforce refused the client_credentials login" in captured  # the refused run failed for that
     scan.logs(captured)
     from airflow.settings import engine as airflow_engine
 
