@@ -7,6 +7,9 @@
   pools and variables into Airflow's metadata database (what ``astro dev start`` does), with
   ``${LUMINA_...}`` placeholders expanded from the environment (see ``lumina_integration.environment``).
 - ``lumina summary``: rows per canonical table, quarantine counts, watermarks, last runs.
+- ``lumina erase --subject VALUE [--reason TEXT]``: erase a data subject from the warehouse, quarantine and
+  lake (``--subject -`` reads the value from stdin, keeping it out of the shell's history); prints the
+  erasure record (the subject's token, never its value). See docs/protection/lifecycle.md.
 - ``lumina pii keys | new-key [--id ID] | retire-key ID``: the PII encryption key ids (never the keys), a new
   active key, removing one no value uses (see docs/protection/pii.md).
 - ``lumina compliance-report [--json]``: per pipeline and entity, the PII columns and their actions,
@@ -128,6 +131,11 @@ def main(argv: list[str] | None = None) -> int:
     events_parser.add_argument("--since", type=parse_since, help="30m, 24h, 7d or an ISO 8601 time")
     events_parser.add_argument("--limit", type=int, default=200)
     events_parser.add_argument("--warehouse", default="lumina_warehouse", help="the warehouse connection")
+    erase_parser = sub.add_parser("erase", help="erase a data subject everywhere (right to erasure)")
+    erase_parser.add_argument("--subject", required=True, help="the value (an e-mail, a phone...); - reads stdin")
+    erase_parser.add_argument("--reason", default="erasure request")
+    erase_parser.add_argument("--requested-by", default=None, help="who asked (default: the OS user)")
+    erase_parser.add_argument("--dags-dir", type=Path, default=DAGS_DIR)
     pii_parser = sub.add_parser("pii", help="PII keys: list, add a key, rotate the warehouse, retire a key")
     pii_sub = pii_parser.add_subparsers(dest="pii_command", required=True)
     pii_sub.add_parser("keys", help="the key ids and the active one (never the keys)")
@@ -177,7 +185,30 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "auth-events":
         print(_auth_events(args))
         return 0
+    if args.command == "erase":
+        return _erase(args)
     print(_summary())
+    return 0
+
+
+def _erase(args: argparse.Namespace) -> int:
+    import getpass
+
+    from lumina_integration.protection.erasure import run_erasure
+
+    value = sys.stdin.readline().rstrip("\n") if args.subject == "-" else args.subject
+    try:
+        result = run_erasure(
+            value,
+            reason=args.reason,
+            requested_by=args.requested_by or getpass.getuser(),
+            dags_dir=args.dags_dir,
+            log=lambda line: print(line, file=sys.stderr),
+        )
+    except ValueError as exc:
+        print(f"erase: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(result.to_xcom(), indent=2, sort_keys=True))
     return 0
 
 

@@ -160,13 +160,20 @@ class TransformResult:
     rows: int
     quarantine: str
     rejected: int = 0
+    withheld_erased: int = 0  # rows of subjects erased on request, kept out of the canonical parts
 
     def to_xcom(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_xcom(cls, data: dict[str, Any]) -> TransformResult:
-        return cls(str(data["manifest"]), int(data["rows"]), str(data["quarantine"]), int(data.get("rejected", 0)))
+        return cls(
+            str(data["manifest"]),
+            int(data["rows"]),
+            str(data["quarantine"]),
+            int(data.get("rejected", 0)),
+            int(data.get("withheld_erased", 0)),
+        )
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ class TransformOperator(PipelineStepOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         from lumina_integration.operators.results import ExtractResult, TransformResult
+        from lumina_integration.protection.erasure import ErasedSubjects
         from lumina_integration.quarantine import quarantine_rows
         from lumina_integration.staging.parts import PartWriter, iter_tables, read_manifest
         from lumina_integration.transforms.apply import apply_mapping
@@ -33,6 +34,8 @@ class TransformOperator(PipelineStepOperator):
             lake, spec.staging.bucket, self.prefix("canonical", context), cursor_column=schema.cursor
         )
         rejected = PartWriter(lake, spec.staging.bucket, self.prefix("quarantine", context) + "transform/")
+        # Subjects erased on request (lumina_erasures) never come back from the source: withheld, and counted.
+        erased = ErasedSubjects.for_pipeline(spec.load.warehouse_conn_id, schema)
         # Batch by batch (iter_tables decodes parts in slices): memory stays bounded however large a part is.
         for table in iter_tables(lake, raw):
             if drift:
@@ -40,15 +43,16 @@ class TransformOperator(PipelineStepOperator):
                 rejected.write(quarantine_rows("transform", table, [drift] * table.num_rows))
                 continue
             result = apply_mapping(mapping, schema, table, only=only)
-            canonical.write(result.canonical)
+            canonical.write(erased.withhold(result.canonical))
             rejected.write(result.rejected)
         canonical.manifest.extra = {"entity": schema.describe()}
         out, bad = canonical.close(), rejected.close()
         self.log.info(
-            "Mapped %d records to %s v%d; %d rejected as unreadable",
+            "Mapped %d records to %s v%d; %d rejected as unreadable; %d withheld (erased subject)",
             out.rows,
             schema.entity,
             schema.version,
             bad.rows,
+            erased.withheld,
         )
-        return TransformResult(out.uri, out.rows, bad.uri, bad.rows).to_xcom()
+        return TransformResult(out.uri, out.rows, bad.uri, bad.rows, erased.withheld).to_xcom()
