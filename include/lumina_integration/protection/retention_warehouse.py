@@ -13,10 +13,8 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine, bindparam, text
 
 from lumina_integration.canonical.schema import DELETED_COLUMN, LOADED_AT_COLUMN
-from lumina_integration.warehouse.ddl import AUDIT_TABLE, QUARANTINE_TABLE, STATE_TABLE
+from lumina_integration.warehouse.ddl import AUDIT_TABLE, AUTH_EVENTS_TABLE, QUARANTINE_TABLE, STATE_TABLE
 from lumina_integration.warehouse.dialects import dialect_for
-
-AUTH_EVENTS_TABLE = "lumina_auth_events"  # owned by the auth audit; swept here when it exists
 
 # entity -> the cutoff for it (None: keep forever)
 CutoffFor = Callable[[str | None], datetime | None]

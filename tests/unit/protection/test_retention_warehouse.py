@@ -55,12 +55,9 @@ def setup(engine: Any, schema: str) -> None:
             )
         conn.execute(
             text(
-                f"CREATE TABLE {d.table(schema, 'lumina_auth_events')} (occurred_at {d.timestamp_type}, conn_id TEXT, "
-                "pipeline_id TEXT, system TEXT, event TEXT, outcome TEXT, detail TEXT)"
-            )
-        )
-        conn.execute(
-            text(f"INSERT INTO {d.table(schema, 'lumina_auth_events')} (occurred_at, event) VALUES (:a, 'login')"),
+                f"INSERT INTO {d.table(schema, 'lumina_auth_events')} (occurred_at, conn_id, system, event, "
+                "outcome, detail) VALUES (:a, 'c', 's', 'login', 'ok', '')"
+            ),
             [{"a": OLD}, {"a": YOUNG}],
         )
         c = d.table(schema, "customer")
