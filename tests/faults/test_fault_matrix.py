@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from lumina_sandbox.common.protected import Protection
+
 pytestmark = pytest.mark.integration
 
 ACCOUNT = "salesforce_account"
@@ -121,9 +123,8 @@ def test_a_backfill_beside_the_scheduled_run(pipelines: Any, tmp_path: Path, mon
     assert ok(backfill)["rows_staged"] == len(ids)
     assert p.watermark(ACCOUNT) == scheduled.interval[1]  # the scheduled run's; the backfill moved nothing
     p.assert_equal(ACCOUNT)
-    assert {r[0] for r in p.rows("SELECT phone FROM {s}.customer WHERE source_id = ANY(:ids)", ids=ids)} == {
-        "new version"
-    }
+    phones = p.rows("SELECT phone FROM {s}.customer WHERE source_id = ANY(:ids)", ids=ids)
+    assert {Protection("customer").stored("phone", r[0]) for r in phones} == {"new version"}  # encrypted at rest
 
 
 def test_a_429_and_503_storm_with_retry_after(pipelines: Any) -> None:

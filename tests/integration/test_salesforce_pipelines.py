@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from lumina_sandbox.common.protected import Protection
 from lumina_sandbox.salesforce import compare
 
 pytestmark = pytest.mark.integration
@@ -255,9 +256,13 @@ def test_a_backfill_of_an_interval_45_days_back_runs_green_and_loads_its_records
     backfill = harness.run("salesforce_account", run_conf=interval)
     assert str(backfill.state) == "success", harness.states(backfill)
     assert backfill.get_task_instance("extract").try_number == 1
-    loaded = dict(
-        harness.rows("SELECT source_id, phone FROM {s}.customer WHERE source_system = 'salesforce' AND NOT _is_deleted")
-    )
+    phone = Protection("customer")  # the policy encrypts customer.phone
+    loaded = {
+        i: phone.stored("phone", v)
+        for i, v in harness.rows(
+            "SELECT source_id, phone FROM {s}.customer WHERE source_system = 'salesforce' AND NOT _is_deleted"
+        )
+    }
     assert set(created) <= set(loaded) and all(loaded[i] == "+44 20 7946 0000" for i in edited)
 
     # From 45 days back to today: the soft deletes arrive through queryAll (IsDeleted rows).
@@ -294,7 +299,8 @@ def test_an_update_stamped_below_the_lookback_is_repaired_by_the_next_reconcile(
 
     reconciled = harness.run_ok("salesforce_account__reconcile")
     assert (reconciled["rows_inserted"], reconciled["rows_updated"], reconciled["rows_deleted"]) == (0, 4, 0)
-    phones = dict(harness.rows("SELECT source_id, phone FROM {s}.customer WHERE source_id = ANY(:ids)", ids=older))
+    found = harness.rows("SELECT source_id, phone FROM {s}.customer WHERE source_id = ANY(:ids)", ids=older)
+    phones = {i: Protection("customer").stored("phone", v) for i, v in found}  # encrypted by the policy
     assert phones == dict.fromkeys(older, "+1 555 0100")
     assert_warehouse_equals_org(harness, org, "salesforce_account")
     assert harness.watermark("salesforce_account") == watermark

@@ -18,6 +18,7 @@ class TransformOperator(PipelineStepOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         from lumina_integration.operators.results import ExtractResult, TransformResult
         from lumina_integration.protection.erasure import ErasedSubjects
+        from lumina_integration.protection.step import TransformProtection
         from lumina_integration.quarantine import quarantine_rows
         from lumina_integration.staging.parts import PartWriter, iter_tables, read_manifest
         from lumina_integration.transforms.apply import apply_mapping
@@ -34,15 +35,17 @@ class TransformOperator(PipelineStepOperator):
             lake, spec.staging.bucket, self.prefix("canonical", context), cursor_column=schema.cursor
         )
         rejected = PartWriter(lake, spec.staging.bucket, self.prefix("quarantine", context) + "transform/")
+        # The PII policy: nothing this step writes holds a clear value of a protected column.
+        protection = TransformProtection.for_mapping(mapping, schema)
         # Subjects erased on request (lumina_erasures) never come back from the source: withheld, and counted.
         erased = ErasedSubjects.for_pipeline(spec.load.warehouse_conn_id, schema)
         # Batch by batch (iter_tables decodes parts in slices): memory stays bounded however large a part is.
         for table in iter_tables(lake, raw):
             if drift:
                 # The mapping no longer fits the source: keep every record, with the reason.
-                rejected.write(quarantine_rows("transform", table, [drift] * table.num_rows))
+                rejected.write(protection.quarantine(quarantine_rows("transform", table, [drift] * table.num_rows)))
                 continue
-            result = apply_mapping(mapping, schema, table, only=only)
+            result = protection.apply(apply_mapping(mapping, schema, table, only=only, withheld=protection.withheld))
             canonical.write(erased.withhold(result.canonical))
             rejected.write(result.rejected)
         canonical.manifest.extra = {"entity": schema.describe()}

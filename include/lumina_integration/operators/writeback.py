@@ -77,6 +77,7 @@ class ReverseSyncOperator(FlushesAuthEvents, BaseOperator):
         from lumina_integration.canonical.registry import load_entity
         from lumina_integration.hooks.capabilities import WritesBack, supports
         from lumina_integration.hooks.registry import build_adapter
+        from lumina_integration.protection.reveal import reveal_table
         from lumina_integration.warehouse.connection import warehouse_target
         from lumina_integration.warehouse.writeback import rows_to_write
 
@@ -88,6 +89,8 @@ class ReverseSyncOperator(FlushesAuthEvents, BaseOperator):
         totals = {"rows": 0, "failed": 0, "created": 0, "updated": 0, "unchanged": 0}
         batches = rows_to_write(warehouse.engine, warehouse.schema, entity, list(self.fields.values()), self.where)
         for i, rows in enumerate(batches):
+            # The target is a system of record: it gets clear values of encrypted columns (tokens stay tokens).
+            rows = reveal_table(self.entity, rows)
             table, keys, hashes = self._changed(warehouse, rows.rename_columns(list(self.fields)), totals)
             if table.num_rows:
                 self._send(adapter, warehouse, table, keys, hashes, f"{self._run_key(context)}__{i}", totals)

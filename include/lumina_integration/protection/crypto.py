@@ -5,12 +5,17 @@
   HMAC, the same primitive ``cryptography`` wraps, and a single C call per value: the hot path of tokenising
   a million rows).
 - ciphertext: ``enc:v1:<key id>:<base64url, no padding, of nonce(12) || ciphertext || tag(16)>``, AES-256-GCM
-  from ``cryptography`` with a random 96-bit nonce and AAD ``"<entity>.<column>"``: a value copied into another
-  column does not decrypt there.
+  from ``cryptography`` with AAD ``"<entity>.<column>"`` (a value copied into another column does not decrypt
+  there). The nonce is synthetic, as in SIV modes: the first 12 bytes of HMAC-SHA256 over AAD and value under a
+  key derived from the encryption key (HKDF-SHA256). The same value in the same column under the same key
+  therefore encrypts the same: the loader's change detection, the cursor guard's "unchanged" and dedupe keep
+  working (a random nonce made every re-read row look changed). It reveals equality of values within a
+  column, as a token does; two different values share a nonce only on a 96-bit HMAC collision (about n^2/2^97
+  for n values: 2^-33 at four billion), and only that would break GCM.
 - mask: a fixed shape keeping a hint (see :func:`mask_text`), deterministic.
 
-Arrays: tokens and masks are computed once per distinct value (dictionary-encode, map the dictionary, take),
-ciphertexts once per value (each needs its own nonce). Errors never quote a value.
+Arrays: every format is computed once per distinct value (dictionary-encode, map the dictionary, take).
+Errors never quote a value.
 """
 
 from __future__ import annotations
@@ -18,13 +23,15 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-import os
 import re
 from collections.abc import Callable
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from lumina_integration.protection.keys import PiiKeys
 
@@ -65,12 +72,30 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+@lru_cache(maxsize=16)
+def _nonce_key(key: bytes) -> bytes:
+    """The synthetic-nonce key of an encryption key (never the encryption key itself)."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"lumina pii synthetic nonce v1").derive(key)
+
+
+class _Sealer:
+    """Encrypts values of one entity column under one key."""
+
+    def __init__(self, keys: PiiKeys, entity: str, column: str, key_id: str | None = None) -> None:
+        self.key_id = key_id or keys.active_key_id
+        key = keys.encryption_key(self.key_id)
+        self.cipher, self.nonce_key, self.aad = AESGCM(key), _nonce_key(key), _aad(entity, column)
+        self.prefix = f"{CIPHERTEXT_PREFIX}{self.key_id}:"
+
+    def __call__(self, value: str) -> str:
+        clear = value.encode("utf-8")
+        nonce = hmac.digest(self.nonce_key, self.aad + b"\x00" + clear, "sha256")[:NONCE_BYTES]
+        return self.prefix + _b64(nonce + self.cipher.encrypt(nonce, clear, self.aad))
+
+
 def encrypt_text(keys: PiiKeys, entity: str, column: str, value: str, key_id: str | None = None) -> str:
     """One value encrypted under ``key_id`` (default: the active key)."""
-    key_id = key_id or keys.active_key_id
-    nonce = os.urandom(NONCE_BYTES)
-    sealed = AESGCM(keys.encryption_key(key_id)).encrypt(nonce, value.encode("utf-8"), _aad(entity, column))
-    return f"{CIPHERTEXT_PREFIX}{key_id}:{_b64(nonce + sealed)}"
+    return _Sealer(keys, entity, column, key_id)(value)
 
 
 def split_ciphertext(value: str) -> tuple[str, bytes]:
@@ -151,13 +176,6 @@ def map_distinct(values: pa.Array | pa.ChunkedArray, fn: Callable[[str], str]) -
     return mapped.take(encoded.indices)
 
 
-def map_each(values: pa.Array | pa.ChunkedArray, fn: Callable[[str], str]) -> pa.Array:
-    """``fn`` applied to every non-null value, nulls kept: a string array."""
-    import pyarrow as pa
-
-    return pa.array([None if v is None else fn(v) for v in _as_string(values).to_pylist()], pa.string())
-
-
 def tokenize_array(key: bytes, values: pa.Array | pa.ChunkedArray) -> pa.Array:
     return map_distinct(values, lambda v: tokenize_text(key, v))
 
@@ -169,15 +187,8 @@ def mask_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
 def encrypt_array(
     keys: PiiKeys, entity: str, column: str, values: pa.Array | pa.ChunkedArray, key_id: str | None = None
 ) -> pa.Array:
-    key_id = key_id or keys.active_key_id
-    cipher, aad, prefix = AESGCM(keys.encryption_key(key_id)), _aad(entity, column), f"{CIPHERTEXT_PREFIX}{key_id}:"
-
-    def seal(value: str) -> str:
-        nonce = os.urandom(NONCE_BYTES)
-        return prefix + _b64(nonce + cipher.encrypt(nonce, value.encode("utf-8"), aad))
-
-    return map_each(values, seal)
+    return map_distinct(values, _Sealer(keys, entity, column, key_id))
 
 
 def decrypt_array(keys: PiiKeys, entity: str, column: str, values: pa.Array | pa.ChunkedArray) -> pa.Array:
-    return map_each(values, lambda v: decrypt_text(keys, entity, column, v))
+    return map_distinct(values, lambda v: decrypt_text(keys, entity, column, v))

@@ -106,12 +106,18 @@ def _typed(rule: ColumnRule, batch: pa.Table, target: pa.DataType) -> tuple[pa.A
 
 
 def apply_mapping(
-    mapping: Mapping, schema: EntitySchema, batch: pa.Table | pa.RecordBatch, *, only: list[str] | None = None
+    mapping: Mapping,
+    schema: EntitySchema,
+    batch: pa.Table | pa.RecordBatch,
+    *,
+    only: list[str] | None = None,
+    withheld: frozenset[str] = frozenset(),
 ) -> TransformResult:
     """Map one raw batch to the canonical entity; unparseable rows are rejected with reasons.
 
     ``only``: compute just these columns (plus the primary key), for a refresh of a few columns;
-    the result then has only those columns and the delete flag.
+    the result then has only those columns and the delete flag. ``withheld``: source fields (lower case)
+    whose values a reason must not quote (they feed a PII-protected column).
     """
     table = batch if isinstance(batch, pa.Table) else pa.Table.from_batches([batch])
     target = _target_schema(schema, only)
@@ -134,9 +140,11 @@ def apply_mapping(
         if pc.any(invalid).as_py():
             source = _source_value(rule, table)
             why = f" ({hint})" if hint else ""
+            quiet = any(f.lower() in withheld for f in rule.source_fields())
             for i in pc.indices_nonzero(invalid).to_pylist():
-                # A personal column's value is masked: reasons land in the quarantine table.
-                shown = shown_value(source[i].as_py(), column.pii)
+                # A personal column's value is masked, and so is a value read from a field that feeds a protected
+                # column: reasons land in the quarantine table.
+                shown = "<withheld:pii source field>" if quiet else shown_value(source[i].as_py(), column.pii)
                 reasons[i].append(f"{column.name}: cannot read {shown} as {column.type}{why}")
         arrays.append(values)
 

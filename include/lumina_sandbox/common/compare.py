@@ -134,6 +134,7 @@ def exact(
     below: datetime | None = None,
     ignore_gone: bool = False,
     skip_ids: frozenset[str] = frozenset(),
+    entity: str | None = None,
 ) -> ExactComparison:
     """Row count, no duplicate keys and a hash per key of ``columns``, warehouse ``rows`` (``source_id``,
     ``_is_deleted``, then ``columns``) against the ``known`` source records.
@@ -144,7 +145,15 @@ def exact(
         ignore_gone: leave out warehouse rows whose id the source no longer knows at all (deletes no
             reconcile run has seen yet).
         skip_ids: ids left out on both sides.
+        entity: the canonical table's entity: both sides compare through its PII policy
+            (:class:`lumina_sandbox.common.protected.Protection`).
     """
+    if entity is not None:
+        from lumina_sandbox.common.protected import Protection
+
+        view = Protection(entity)
+        known = {i: Known(k.stamp, k.deleted, view.expected_values(k.values)) for i, k in known.items()}
+        rows = [(*r[:2], *(view.stored(c, v) for c, v in zip(columns, r[2:], strict=True))) for r in rows]
 
     def is_before(stamp: Any, bound: datetime) -> bool:
         value = normalize(stamp)

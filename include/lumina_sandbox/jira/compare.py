@@ -22,6 +22,7 @@ from sqlalchemy import Engine, text
 from lumina_sandbox.common.compare import Comparison, ExactComparison, Known, header
 from lumina_sandbox.common.compare import exact as common_exact
 from lumina_sandbox.common.compare import normal as common_normal
+from lumina_sandbox.common.protected import Protection
 from lumina_sandbox.jira import adf
 from lumina_sandbox.jira.times import from_ms, parse_jira_text
 
@@ -179,9 +180,10 @@ def compare(engine: Engine, schema: str, site: SiteTruth, pipeline_id: str) -> C
         missing=sorted(set(truth) - set(live)),
         not_deleted=sorted(k for k in live if k not in truth),
     )
+    view = Protection(pipeline.canonical)
     for key in sorted(set(live) & set(truth)):
-        stored = {c: normal(v) for c, v in zip(columns, live[key], strict=True)}
-        expected = {c: normal(source(truth[key])) for c, source in pipeline.columns.items()}
+        stored = {c: normal(view.stored(c, v)) for c, v in zip(columns, live[key], strict=True)}
+        expected = {c: normal(view.expected(c, source(truth[key]))) for c, source in pipeline.columns.items()}
         if stored != expected:
             result.differing.append((key, stored, expected))
     return result
@@ -234,5 +236,13 @@ def exact(
         if str(r[0]) in known or str(r[2] if pipeline.kind == "changelog" else r[0]) in gone
     ]
     return common_exact(
-        pipeline_id, known, mine, columns, normal, below=below, ignore_gone=ignore_gone, skip_ids=skip_ids
+        pipeline_id,
+        known,
+        mine,
+        columns,
+        normal,
+        below=below,
+        ignore_gone=ignore_gone,
+        skip_ids=skip_ids,
+        entity=pipeline.canonical,
     )

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, text
 from lumina_sandbox.common.compare import Comparison, ExactComparison, Known, header
 from lumina_sandbox.common.compare import exact as common_exact
 from lumina_sandbox.common.compare import normal as common_normal
+from lumina_sandbox.common.protected import Protection
 
 # dag id -> (sObject, canonical table, canonical column -> sObject field)
 PIPELINES: dict[str, tuple[str, str, dict[str, str]]] = {
@@ -109,10 +110,14 @@ def compare(engine: Engine, schema: str, org: OrgTruth, pipeline: str) -> Compar
         missing=sorted(set(truth) - set(live)),
         not_deleted=sorted(set(live) - set(truth)),
     )
+    view = Protection(table)
     for record_id in sorted(set(live) & set(truth)):
-        stored = dict(zip(columns, (normal(v) for v in live[record_id]), strict=True))
+        stored = {c: normal(view.stored(c, v)) for c, v in zip(columns, live[record_id], strict=True)}
         source = truth[record_id]
-        expected = {c: normal(DEFAULTS.get(f) if source.get(f) is None else source.get(f)) for c, f in columns.items()}
+        expected = {
+            c: normal(view.expected(c, DEFAULTS.get(f) if source.get(f) is None else source.get(f)))
+            for c, f in columns.items()
+        }
         if stored != expected:
             result.differing.append((record_id, stored, expected))
     return result
@@ -165,4 +170,5 @@ def exact(
         below=below,
         ignore_gone=ignore_gone,
         skip_ids=skip_ids,
+        entity=table,
     )

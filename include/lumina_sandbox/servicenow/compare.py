@@ -21,6 +21,7 @@ from sqlalchemy import Engine, text
 from lumina_sandbox.common.compare import Comparison, ExactComparison, Known, header
 from lumina_sandbox.common.compare import exact as common_exact
 from lumina_sandbox.common.compare import normal as common_normal
+from lumina_sandbox.common.protected import Protection
 
 Record = dict[str, str | None]
 Column = str | Callable[[Record], Any]  # a source field, or the canonical value computed from the record
@@ -113,9 +114,10 @@ def compare(engine: Engine, schema: str, instance: InstanceTruth, pipeline_id: s
         missing=sorted(set(truth) - set(live)),
         not_deleted=sorted(set(live) & deleted),
     )
+    view = Protection(pipeline.canonical)
     for sys_id in sorted(set(live) & set(truth)):
-        stored = {c: normal(v) for c, v in zip(columns, live[sys_id], strict=True)}
-        expected = expected_values(pipeline, truth[sys_id])
+        stored = {c: normal(view.stored(c, v)) for c, v in zip(columns, live[sys_id], strict=True)}
+        expected = view.expected_values(expected_values(pipeline, truth[sys_id]))
         if stored != expected:
             result.differing.append((sys_id, stored, expected))
     return result
@@ -170,4 +172,5 @@ def exact(
         below=below,
         ignore_gone=ignore_gone,
         skip_ids=skip_ids,
+        entity=pipeline.canonical,
     )
