@@ -37,7 +37,7 @@ export AWS_DEFAULT_REGION := us-east-1
 # airflow standalone starts its components as `airflow ...` subprocesses: they must find ours.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test ui ui-shell settings lint-specs schema docs docs-serve lock stop clean bench bench-reconcile faults soak
+.PHONY: demo test ui ui-shell settings lint-specs schema docs docs-serve lock stop clean bench bench-reconcile bench-pii faults soak
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -122,6 +122,11 @@ bench: $(BIN)/.installed
 # records read again, peak RSS. BENCH_ARGS="--accounts 200000" for a quick look.
 bench-reconcile: $(BIN)/.installed
 	$(BIN)/python -m bench.reconcile $(BENCH_ARGS)
+
+# Transform throughput with the PII policy on vs off at 1M rows: rows/s (CPU and wall), ratio, peak RSS
+# (docs/protection/pii.md). About 1 min; BENCH_ARGS="--rows 100000" for a quick look.
+bench-pii: $(BIN)/.installed
+	$(BIN)/python -m bench.pii_transform $(BENCH_ARGS)
 
 lock: $(BIN)/.installed
 	$(BIN)/python scripts/lock.py

@@ -10,8 +10,9 @@
 - ``lumina erase --subject VALUE [--reason TEXT]``: erase a data subject from the warehouse, quarantine and
   lake (``--subject -`` reads the value from stdin, keeping it out of the shell's history); prints the
   erasure record (the subject's token, never its value). See docs/protection/lifecycle.md.
-- ``lumina pii keys | new-key [--id ID] | retire-key ID``: the PII encryption key ids (never the keys), a new
-  active key, removing one no value uses (see docs/protection/pii.md).
+- ``lumina pii keys | new-key [--id ID] | rotate --to ID | retire-key ID | install-sql``: the PII encryption key
+  ids (never the keys), a new active key, re-encrypting the warehouse under one key, removing a key no value
+  uses, the Postgres decryption function (see docs/protection/pii.md).
 - ``lumina compliance-report [--json]``: per pipeline and entity, the PII columns and their actions,
   retention, region, lake encryption, key ids in use, and the last erasures (see docs/protection/lake.md).
 - ``lumina auth-events [--conn-id ID] [--pipeline ID] [--since 24h|7d|2026-01-31T00:00]``: source logins,
@@ -146,6 +147,12 @@ def main(argv: list[str] | None = None) -> int:
     report_parser = sub.add_parser("compliance-report", help="PII policies, retention, region, key ids, erasures")
     report_parser.add_argument("--json", action="store_true", help="print the report as JSON")
     report_parser.add_argument("--dags-dir", type=Path, default=DAGS_DIR)
+    rotate = pii_sub.add_parser("rotate", help="re-encrypt every encrypted warehouse value under one key")
+    rotate.add_argument("--to", dest="to_key", required=True, help="the key id (usually the active one)")
+    rotate.add_argument("--warehouse", default="lumina_warehouse", help="the warehouse connection id")
+    rotate.add_argument("--batch-rows", type=int, default=5_000)
+    install_sql = pii_sub.add_parser("install-sql", help="create the Postgres decryption functions (pgcrypto)")
+    install_sql.add_argument("--warehouse", default="lumina_warehouse", help="the warehouse connection id")
     args = parser.parse_args(argv)
 
     if args.command == "lint":
@@ -216,6 +223,8 @@ def _pii(args: argparse.Namespace) -> int:
     from lumina_integration.protection import key_admin
     from lumina_integration.protection.keys import PiiKeyError, load_keys
 
+    if args.pii_command in ("rotate", "install-sql"):
+        return _pii_warehouse(args)
     try:
         if args.pii_command == "keys":
             keys = load_keys()
@@ -237,6 +246,38 @@ def _compliance_report(args: argparse.Namespace) -> int:
     print(json.dumps(report.to_json(), indent=2, default=str) if args.json else render_text(report))
     # A report with problems (an invalid spec, an unreachable warehouse) is still printed, but not a success.
     return 1 if report.problems else 0
+
+
+def _pii_warehouse(args: argparse.Namespace) -> int:
+    from lumina_integration.protection.crypto import DecryptError
+    from lumina_integration.protection.keys import PiiKeyError, load_keys
+    from lumina_integration.warehouse.connection import warehouse_target
+
+    target = warehouse_target(args.warehouse)
+    if args.pii_command == "install-sql":
+        from lumina_integration.protection.sql_decrypt import install
+
+        if target.engine.dialect.name != "postgresql":
+            print("lumina pii: the SQL decryption functions are for Postgres warehouses", file=sys.stderr)
+            return 1
+        with target.engine.begin() as conn:
+            install(conn, target.schema)
+        print(f"created {target.schema}.lumina_pii_decrypt(value, key) and {target.schema}.lumina_pii_key_id(value)")
+        return 0
+    from lumina_integration.protection.rotation import remaining, rotate
+
+    try:
+        report = rotate(target.engine, target.schema, load_keys(), args.to_key, batch_rows=args.batch_rows)
+    except (PiiKeyError, DecryptError) as exc:
+        print(f"lumina pii: {exc}", file=sys.stderr)
+        return 1
+    for line in report.describe():
+        print(line)
+    left = {t: n for t, n in remaining(target.engine, target.schema, args.to_key).items() if n}
+    if left:  # a load wrote under an older key meanwhile: run again
+        print(f"still under other keys: {left}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

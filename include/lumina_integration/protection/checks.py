@@ -33,10 +33,22 @@ def is_clear_check(spec: ExpectationSpec, protected: set[str]) -> bool:
     return spec.type in CLEAR_CHECK_TYPES and len(spec.columns) == 1 and spec.columns[0] in protected
 
 
-def all_specs(schema: EntitySchema) -> list[ExpectationSpec]:
-    from lumina_integration.quality.suite import expectation_specs, load_extra_expectations
+def all_specs(schema: EntitySchema, *, checked: bool = True) -> list[ExpectationSpec]:
+    """The entity's expectations; ``checked=False`` reads the hand-written ones without asking Great Expectations
+    whether they exist (the transform step: importing GX costs seconds and 150 MB; lint and validate check)."""
+    from lumina_integration.quality.suite import ExpectationsFile, expectation_specs, load_extra_expectations
 
-    return expectation_specs(schema, load_extra_expectations(schema.entity))
+    if checked:
+        return expectation_specs(schema, load_extra_expectations(schema.entity))
+    from lumina_integration.paths import EXPECTATIONS_DIR
+    from lumina_integration.yaml_models import compose_yaml, validate_yaml_data
+
+    path = EXPECTATIONS_DIR / f"{schema.entity}.yaml"
+    extras: list[ExpectationSpec] = []
+    if path.is_file():
+        data, node = compose_yaml(path.read_text(encoding="utf-8"), path)
+        extras = validate_yaml_data(ExpectationsFile, data, node, path).expectations
+    return expectation_specs(schema, extras)
 
 
 def suite_specs(schema: EntitySchema, policy: EntityPolicy) -> list[ExpectationSpec]:
@@ -48,7 +60,7 @@ def suite_specs(schema: EntitySchema, policy: EntityPolicy) -> list[ExpectationS
 def clear_checks(schema: EntitySchema, policy: EntityPolicy) -> list[ExpectationSpec]:
     """The expectations the transform step runs on clear values before protecting them."""
     protected = set(policy.protected)
-    return [s for s in all_specs(schema) if is_clear_check(s, protected)]
+    return [s for s in all_specs(schema, checked=False) if is_clear_check(s, protected)]
 
 
 @dataclass(frozen=True)

@@ -84,12 +84,15 @@ class _Sealer:
     def __init__(self, keys: PiiKeys, entity: str, column: str, key_id: str | None = None) -> None:
         self.key_id = key_id or keys.active_key_id
         key = keys.encryption_key(self.key_id)
-        self.cipher, self.nonce_key, self.aad = AESGCM(key), _nonce_key(key), _aad(entity, column)
+        self.cipher, self.aad = AESGCM(key), _aad(entity, column)
+        self.nonce_mac = hmac.new(_nonce_key(key), self.aad + b"\x00", digestmod="sha256")
         self.prefix = f"{CIPHERTEXT_PREFIX}{self.key_id}:"
 
     def __call__(self, value: str) -> str:
         clear = value.encode("utf-8")
-        nonce = hmac.digest(self.nonce_key, self.aad + b"\x00" + clear, "sha256")[:NONCE_BYTES]
+        mac = self.nonce_mac.copy()  # HMAC(nonce key, AAD || 0x00 || value), the keyed state built once
+        mac.update(clear)
+        nonce = mac.digest()[:NONCE_BYTES]
         return self.prefix + _b64(nonce + self.cipher.encrypt(nonce, clear, self.aad))
 
 
@@ -177,7 +180,15 @@ def map_distinct(values: pa.Array | pa.ChunkedArray, fn: Callable[[str], str]) -
 
 
 def tokenize_array(key: bytes, values: pa.Array | pa.ChunkedArray) -> pa.Array:
-    return map_distinct(values, lambda v: tokenize_text(key, v))
+    """Tokens of every value (as :func:`tokenize_text`): the keyed HMAC state is copied, not rebuilt, per value."""
+    keyed = hmac.new(key, digestmod="sha256")
+
+    def token(value: str) -> str:
+        mac = keyed.copy()
+        mac.update(value.encode("utf-8"))
+        return mac.hexdigest()
+
+    return map_distinct(values, token)
 
 
 def mask_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
