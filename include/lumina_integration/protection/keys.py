@@ -152,13 +152,24 @@ def load_keys(conn_id: str | None = None) -> PiiKeys:
 
     conn_id = conn_id or default_conn_id()
     try:
-        conn = BaseHook.get_connection(conn_id)
+        password = BaseHook.get_connection(conn_id).password
     except AirflowNotFoundException:
-        raise PiiKeyError(
-            f"no Airflow connection {conn_id!r} holds the PII keys: run `lumina settings-import` "
-            "(creates it with fresh keys) or define it in the secrets backend"
-        ) from None
-    return parse_keys(conn.password, f"connection {conn_id!r}")
+        # Outside a task, in a process that ran dag.test() (the demo's comparisons), the SDK lookup goes to the
+        # finished in-process supervisor and misses the metadata database's connections: read it there.
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from lumina_integration.settings import stored_connection_password
+
+        try:
+            password = stored_connection_password(conn_id)
+        except SQLAlchemyError:  # no metadata database (not migrated): no such connection either
+            password = None
+        if password is None:
+            raise PiiKeyError(
+                f"no Airflow connection {conn_id!r} holds the PII keys: run `lumina settings-import` "
+                "(creates it with fresh keys) or define it in the secrets backend"
+            ) from None
+    return parse_keys(password, f"connection {conn_id!r}")
 
 
 def keys_connection(keys: PiiKeys) -> dict[str, Any]:
