@@ -63,3 +63,38 @@ def test_sql_refuses_what_is_not_a_ciphertext_and_short_keys(pg: tuple[Any, str]
     with engine.connect() as conn, pytest.raises(Exception, match="the key must be 32 bytes"):
         value = encrypt_text(KEYS, "customer", "phone", "x")
         conn.execute(text(f"SELECT \"{schema}\".lumina_pii_decrypt(:v, '\\x00'::bytea)"), {"v": value}).scalar_one()
+
+
+def test_the_cli_installs_the_functions_in_the_warehouse_schema(
+    pg: tuple[Any, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from lumina_integration.cli import main
+
+    engine, schema = pg
+    with engine.begin() as conn:
+        conn.execute(text(f'DROP FUNCTION "{schema}".lumina_pii_decrypt(text, bytea)'))
+    conn_id = f"wh_sql_{schema}"
+    monkeypatch.setenv(
+        f"AIRFLOW_CONN_{conn_id.upper()}",
+        json.dumps(
+            {
+                "conn_type": "postgres",
+                "host": engine.url.host,
+                "port": engine.url.port,
+                "login": engine.url.username,
+                "schema": engine.url.database,
+                "extra": {"warehouse_schema": schema},
+            }
+        ),
+    )
+    assert main(["pii", "install-sql", "--warehouse", conn_id]) == 0
+    assert f"created {schema}.lumina_pii_decrypt(value, key)" in capsys.readouterr().out
+    value = encrypt_text(KEYS, "customer", "phone", "+1 555 0100")
+    with engine.connect() as conn:
+        found = conn.execute(
+            text(f"SELECT \"{schema}\".lumina_pii_decrypt(:v, decode(:key, 'base64'))"),
+            {"v": value, "key": sql_decrypt.session_key(KEYS, "k2")},
+        ).scalar_one()
+    assert found == "+1 555 0100"
