@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "latest.json"
 DAG_ID = "salesforce_account"
 TASKS = ("plan", "extract", "transform", "validate", "load")
-SANDBOX_PORT = 9567
+SANDBOX_PORT = 9567  # --sandbox-port: two benchmark runs on one machine must not share an org
 OTHER_OBJECTS = {"Contact": 10, "Opportunity": 10, "Case": 10, "Lead": 10, "Invoice__c": 5, "AccountHistory": 10}
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -225,7 +225,7 @@ def measure_size(bench: Bench, size: int, args: argparse.Namespace, first: bool)
     out: dict[str, Any] = {"accounts": size, "load": {}}
     state_dir = bench.workdir / f"org-{size}"
     log(f"seeding a sandbox org with {size:,} Accounts")
-    state = runner.start(SANDBOX_PORT, state_dir, 7, {"Account": size, **OTHER_OBJECTS}, 20, timeout=1800)
+    state = runner.start(args.sandbox_port, state_dir, 7, {"Account": size, **OTHER_OBJECTS}, 20, timeout=1800)
     out["seed_seconds"] = state["seed_seconds"]
     connection = json.dumps(airflow_connection(state_dir))
     bench.env["AIRFLOW_CONN_SALESFORCE_DEFAULT"] = connection
@@ -274,6 +274,7 @@ def main() -> None:
     parser.add_argument("--postgres", default=os.environ.get("LUMINA_TEST_POSTGRES", DEFAULT_POSTGRES))
     parser.add_argument("--profile", type=Path, help="record each child with py-spy into this folder")
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--sandbox-port", type=int, default=SANDBOX_PORT)
     args = parser.parse_args()
     if args.pipeline_sizes is None:
         args.pipeline_sizes = args.sizes
