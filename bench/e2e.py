@@ -76,6 +76,8 @@ class Bench:
     def __init__(self, workdir: Path, postgres: str, profile: Path | None) -> None:
         from sqlalchemy.engine import make_url
 
+        from lumina_integration.protection.keys import generate_keys, keys_connection
+
         self.workdir, self.profile = workdir, profile
         self.pg = make_url(postgres)
         self.logs = workdir / "logs"
@@ -93,6 +95,8 @@ class Bench:
             "AWS_ACCESS_KEY_ID": "sandbox",
             "AWS_SECRET_ACCESS_KEY": "sandbox",
             "AWS_DEFAULT_REGION": "us-east-1",
+            # The transform pseudonymises the PII classes of the policy with these (fresh keys per run).
+            "AIRFLOW_CONN_LUMINA_PII_KEYS": json.dumps(keys_connection(generate_keys())),
             "GX_ANALYTICS_ENABLED": "False",
             "PYTHONPATH": str(ROOT),
             # The Arrow memory pool the Dockerfile and the Makefile set for every task (README "Deploying").
@@ -293,9 +297,14 @@ def main() -> None:
             sizes.append(measure_size(bench, size, args, first=number == 0))
         log("parse time of a dags/ folder with 100 generated pipelines")
         parse = bench.parse_time()
-    finally:
+    except BaseException:
         bench.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+        # The children's logs are the only account of what failed: keep them (the lake goes).
+        log(f"failed; the logs stay in {bench.logs}")
+        shutil.rmtree(workdir / "s3", ignore_errors=True)
+        raise
+    bench.stop()
+    shutil.rmtree(workdir, ignore_errors=True)
     results = summarise(sizes, parse, environment_summary(), args)
     results["bench_seconds"] = round(time.perf_counter() - started)
     args.output.parent.mkdir(parents=True, exist_ok=True)
