@@ -35,6 +35,7 @@ from lumina_integration.warehouse.ddl import (
     ensure_entity_table,
 )
 from lumina_integration.warehouse.dialects import Dialect, dialect_for
+from lumina_integration.warehouse.first_load import copy_straight_in
 
 STAGE = "lumina_stage"
 LATEST = "lumina_stage_latest"
@@ -408,54 +409,21 @@ def load_run(
                 "a resync load needs its source's key constants, when its read began, its as-of and the ids it read"
             )
         merge = _Merge(d, schema, request.entity, request.refresh_columns if refresh else None, resync=resync)
-        for statement in merge.create_stage():
-            conn.execute(text(statement))
-        stage_columns = [*merge.columns, DELETED_COLUMN, SEQ]
-        staged = d.fill_stage(conn, STAGE, stage_columns, _with_sequence(canonical))
-        # A first load has one row per key: ranking a million rows to keep them all costs seconds.
-        duplicates = conn.execute(text(merge.has_duplicate_keys())).first() is not None
-        conn.execute(text(merge.keep_latest() if duplicates else merge.stage_is_latest()))
-
         params: dict[str, Any] = {"loaded_at": now, "run_key": request.run_key}
-        if resync:
-            params.update(read_started_at=request.read_started_at, as_of=request.as_of)
-            params.update({f"scope_{i}": request.scope[c] for i, c in enumerate(sorted(request.scope))})
-        latest_live, latest_dead = conn.execute(
-            text(
-                f"SELECT COALESCE(SUM(CASE WHEN {d.quote(DELETED_COLUMN)} THEN 0 ELSE 1 END), 0), "
-                f"COALESCE(SUM(CASE WHEN {d.quote(DELETED_COLUMN)} THEN 1 ELSE 0 END), 0) FROM {d.quote(LATEST)}"
+        straight_in = None
+        if request.mode in ("incremental", "reconcile") and _replayable(canonical):
+            straight_in = copy_straight_in(
+                conn, d, merge.target, merge.keys, merge.columns, canonical, now, request.run_key
             )
-        ).one()
-        fates: dict[str, int] = {"rows_superseded": staged - latest_live - latest_dead}
-        fates_apart: dict[str, int] = {}
-        if refresh:
-            inserted, deleted, changed = 0, 0, 0
-            if request.refresh_columns:  # an empty refresh still records its audit row
-                changed = conn.execute(text(merge.refresh()), {**params, "as_of": request.as_of or now}).rowcount
-            # A refresh updates only what differs on rows not changed since its read: the rest is "unchanged".
-            unchanged = latest_live - changed
+        if straight_in is not None:
+            inserted, without_row = straight_in
+            staged, changed, unchanged, deleted = inserted + without_row, inserted, 0, 0
+            fates: dict[str, int] = {"tombstones_without_row": without_row}
+            fates_apart: dict[str, int] = {}
         else:
-            refused, unchanged = conn.execute(text(merge.count_live_fates()), params).one()
-            without_row, tomb_refused, already = conn.execute(text(merge.count_tombstone_fates()), params).one()
-            fates.update(
-                rows_guard_refused=refused,
-                tombstones_without_row=without_row,
-                tombstones_refused=tomb_refused,
-                tombstones_already_deleted=already if request.deletes == "soft" else 0,
+            staged, inserted, changed, unchanged, deleted, fates, fates_apart = _merge_staged(
+                conn, d, merge, request, canonical, read_ids, params
             )
-            inserted = conn.execute(text(merge.count_new())).scalar_one()
-            changed = conn.execute(text(merge.upsert_live()), params).rowcount
-            delete_sql = merge.soft_delete() if request.deletes == "soft" else merge.hard_delete()
-            deleted = conn.execute(text(delete_sql), params).rowcount
-            if resync:
-                assert read_ids is not None
-                for statement in merge.create_read_ids(request.scope):
-                    conn.execute(text(statement))
-                d.fill_stage(conn, READ_IDS, [merge.id_column(request.scope)], read_ids)
-                soft = request.deletes == "soft"
-                unread = merge.soft_delete_unread(request.scope) if soft else merge.hard_delete_unread(request.scope)
-                # Rows of the source the resync did not read: not staged rows, so counted apart.
-                fates_apart["rows_deleted_unread"] = conn.execute(text(unread), params).rowcount
 
         quarantined_rows = _record_quarantine(conn, d, schema, request, quarantined, now)
         _record_sources(conn, d, schema, request, now)
@@ -485,6 +453,76 @@ def load_run(
         failpoints.hit("load.before_commit")
     failpoints.hit("load.after_commit")
     return result
+
+
+def _merge_staged(
+    conn: Connection,
+    d: Dialect,
+    merge: _Merge,
+    request: LoadRequest,
+    canonical: Iterable[pa.Table],
+    read_ids: Iterable[pa.Table] | None,
+    params: dict[str, Any],
+) -> tuple[int, int, int, int, int, dict[str, int], dict[str, int]]:
+    """Stage, keep the newest version per key, count every fate, then upsert with the guard and delete.
+
+    Returns (staged, inserted, changed, unchanged, deleted, fates, fates apart from the staged rows).
+    """
+    refresh, resync = request.mode == "refresh", request.mode == "resync"
+    for statement in merge.create_stage():
+        conn.execute(text(statement))
+    stage_columns = [*merge.columns, DELETED_COLUMN, SEQ]
+    staged = d.fill_stage(conn, STAGE, stage_columns, _with_sequence(canonical))
+    # A first load has one row per key: ranking a million rows to keep them all costs seconds.
+    duplicates = conn.execute(text(merge.has_duplicate_keys())).first() is not None
+    conn.execute(text(merge.keep_latest() if duplicates else merge.stage_is_latest()))
+
+    if resync:
+        params.update(read_started_at=request.read_started_at, as_of=request.as_of)
+        params.update({f"scope_{i}": request.scope[c] for i, c in enumerate(sorted(request.scope))})
+    latest_live, latest_dead = conn.execute(
+        text(
+            f"SELECT COALESCE(SUM(CASE WHEN {d.quote(DELETED_COLUMN)} THEN 0 ELSE 1 END), 0), "
+            f"COALESCE(SUM(CASE WHEN {d.quote(DELETED_COLUMN)} THEN 1 ELSE 0 END), 0) FROM {d.quote(LATEST)}"
+        )
+    ).one()
+    fates: dict[str, int] = {"rows_superseded": staged - latest_live - latest_dead}
+    fates_apart: dict[str, int] = {}
+    if refresh:
+        inserted, deleted, changed = 0, 0, 0
+        if request.refresh_columns:  # an empty refresh still records its audit row
+            as_of = request.as_of or params["loaded_at"]
+            changed = conn.execute(text(merge.refresh()), {**params, "as_of": as_of}).rowcount
+        # A refresh updates only what differs on rows not changed since its read: the rest is "unchanged".
+        unchanged = latest_live - changed
+    else:
+        refused, unchanged = conn.execute(text(merge.count_live_fates()), params).one()
+        without_row, tomb_refused, already = conn.execute(text(merge.count_tombstone_fates()), params).one()
+        fates.update(
+            rows_guard_refused=refused,
+            tombstones_without_row=without_row,
+            tombstones_refused=tomb_refused,
+            tombstones_already_deleted=already if request.deletes == "soft" else 0,
+        )
+        inserted = conn.execute(text(merge.count_new())).scalar_one()
+        changed = conn.execute(text(merge.upsert_live()), params).rowcount
+        delete_sql = merge.soft_delete() if request.deletes == "soft" else merge.hard_delete()
+        deleted = conn.execute(text(delete_sql), params).rowcount
+        if resync:
+            assert read_ids is not None
+            for statement in merge.create_read_ids(request.scope):
+                conn.execute(text(statement))
+            d.fill_stage(conn, READ_IDS, [merge.id_column(request.scope)], read_ids)
+            soft = request.deletes == "soft"
+            unread = merge.soft_delete_unread(request.scope) if soft else merge.hard_delete_unread(request.scope)
+            # Rows of the source the resync did not read: not staged rows, so counted apart.
+            fates_apart["rows_deleted_unread"] = conn.execute(text(unread), params).rowcount
+    return staged, inserted, changed, unchanged, deleted, fates, fates_apart
+
+
+def _replayable(canonical: Iterable[pa.Table]) -> bool:
+    """Whether the parts can be read twice (the first-load path falls back to the staged one over them)."""
+    return iter(canonical) is not canonical
 
 
 def _check_accounting(result: LoadResult) -> None:
