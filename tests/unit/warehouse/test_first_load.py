@@ -127,7 +127,7 @@ def test_every_canonical_type_survives_the_binary_copy(pg_schema: tuple[Any, str
     values = {
         "source_system": "crm",
         "source_id": "ü-1",
-        "name": "Zoë \"quoted\", with\ttab\nand newline",
+        "name": 'Zoë "quoted", with\ttab\nand newline',
         "email": "",  # the empty string stays apart from null
         "phone": None,
         "annual_revenue": Decimal("-1234567890123456.78"),
@@ -146,7 +146,7 @@ def test_every_canonical_type_survives_the_binary_copy(pg_schema: tuple[Any, str
 
 def test_dates_and_floats_survive_the_binary_copy(pg_schema: tuple[Any, str]) -> None:
     """The customer entity has neither; the stage of any entity may (COPY into a temporary table)."""
-    engine, schema = pg_schema
+    engine, _ = pg_schema
     frame = pa.table(
         {"d": pa.array([date(1999, 12, 31), None], pa.date32()), "f": pa.array([1.5e300, float("-inf")], pa.float64())}
     )
