@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from lumina_integration.canonical.schema import EntitySchema, PiiClass
 from lumina_integration.protection.quoting import clip, mask, shown_value
+from lumina_integration.quality.gx_import import import_great_expectations
 from lumina_integration.quality.masking import expectation_pii, report_details
 from lumina_integration.quality.suite import (
     SPEC_INDEX_META,
@@ -92,6 +93,7 @@ class _PreparedSuite:
         # The validator behind Batch.validate and ValidationDefinition.run, used directly: the
         # former loads (and hashes) the dataframe twice, the latter keeps every result, row
         # values included, in the context's in-memory store for the life of the process.
+        import_great_expectations()  # scipy and altair deferred (quality/gx_import.py)
         from great_expectations.validator.v1_validator import Validator
 
         validator = Validator(
@@ -221,6 +223,7 @@ def _skip_batch_fingerprint() -> None:
     ``pandas_data_fingerprint``) when the frame is under ``HASH_THRESHOLD`` bytes. Nothing reads that
     label here, and computing it was half of a validation's time (``make bench``, bench/README.md).
     """
+    import_great_expectations()  # scipy and altair deferred (quality/gx_import.py)
     from great_expectations.execution_engine import pandas_execution_engine
 
     if hasattr(pandas_execution_engine, "HASH_THRESHOLD"):
@@ -229,7 +232,7 @@ def _skip_batch_fingerprint() -> None:
 
 def _prepared_suite(schema: EntitySchema, specs: list[ExpectationSpec]) -> _PreparedSuite:
     """The cached GX objects for this entity version and spec list (building a context is slow)."""
-    import great_expectations as gx
+    gx = import_great_expectations()
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     _skip_batch_fingerprint()

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict
 
 from lumina_integration.canonical.schema import DELETED_COLUMN, EntitySchema
 from lumina_integration.paths import EXPECTATIONS_DIR
+from lumina_integration.quality.gx_import import import_great_expectations
 from lumina_integration.yaml_models import (
     FieldProblem,
     YamlModelError,
@@ -129,6 +130,7 @@ def load_extra_expectations(entity: str, root: Path = EXPECTATIONS_DIR) -> list[
 
 def _gx_problems(spec: ExpectationSpec) -> list[tuple[list[str | int], str]]:
     """What Great Expectations rejects in ``spec``, as (location inside the spec, message) pairs."""
+    import_great_expectations()  # scipy and altair deferred (quality/gx_import.py)
     from great_expectations.exceptions import ExpectationNotFoundError
     from great_expectations.expectations.registry import (
         get_expectation_impl,
@@ -220,6 +222,7 @@ def expectation_specs(schema: EntitySchema, extras: list[ExpectationSpec]) -> li
 
 def _to_expectation(spec: ExpectationSpec, index: int) -> Any:
     """Build the GX expectation object of ``spec`` (raises GX's own errors on bad kwargs)."""
+    import_great_expectations()  # scipy and altair deferred (quality/gx_import.py)
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     config = ExpectationConfiguration(
@@ -252,7 +255,7 @@ def build_suite(schema: EntitySchema, specs: list[ExpectationSpec]) -> gx.Expect
     Returns:
         A suite not attached to any data context.
     """
-    import great_expectations as gx
+    gx = import_great_expectations()
 
     expectations = [_to_expectation(spec, index) for index, spec in enumerate(specs)]
     return gx.ExpectationSuite(name=suite_name(schema), expectations=expectations)

@@ -35,6 +35,8 @@ MAX_REST_URL = 15_000
 # Salesforce's default limit on the length of one SOQL statement (Bulk 2.0 jobs included).
 MAX_SOQL_LENGTH = 100_000
 MIN_SPLIT = timedelta(seconds=1)
+# Typed batches (one per 1 MB CSV block, ~2k Account records) produced ahead of the writer: about one page.
+BULK_READ_AHEAD_BATCHES = 24
 
 
 def fits_in_get(client: SalesforceClient, query: str) -> bool:
@@ -157,10 +159,16 @@ class QueryReader:
 
     def _bulk(self, query: str, schema: pa.Schema, include_deleted: bool) -> Iterator[pa.RecordBatch]:
         from lumina_integration.hooks.salesforce.typing import batches_from_csv
+        from lumina_integration.read_ahead import read_ahead
 
-        for page in self.bulk.pages(query, include_deleted=include_deleted):
-            yield from batches_from_csv(page, schema)
-            del page  # released before the next page downloads
+        def typed_batches() -> Iterator[pa.RecordBatch]:
+            for page in self.bulk.pages(query, include_deleted=include_deleted):
+                yield from batches_from_csv(page, schema)
+                del page  # released before the next page downloads
+
+        # The next page downloads and parses while this one's batches are written (1 MB CSV blocks of
+        # ~2k records, so about one page of typed batches is held ahead).
+        yield from read_ahead(typed_batches(), depth=BULK_READ_AHEAD_BATCHES)
 
 
 @dataclass(frozen=True)
