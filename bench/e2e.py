@@ -279,6 +279,7 @@ def main() -> None:
     parser.add_argument("--profile", type=Path, help="record each child with py-spy into this folder")
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--sandbox-port", type=int, default=SANDBOX_PORT)
+    parser.add_argument("--keep-logs", action="store_true", help="keep the children's logs (printed at the end)")
     args = parser.parse_args()
     if args.pipeline_sizes is None:
         args.pipeline_sizes = args.sizes
@@ -304,7 +305,11 @@ def main() -> None:
         shutil.rmtree(workdir / "s3", ignore_errors=True)
         raise
     bench.stop()
-    shutil.rmtree(workdir, ignore_errors=True)
+    if args.keep_logs:
+        shutil.rmtree(workdir / "s3", ignore_errors=True)
+        log(f"the logs stay in {bench.logs}")
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
     results = summarise(sizes, parse, environment_summary(), args)
     results["bench_seconds"] = round(time.perf_counter() - started)
     args.output.parent.mkdir(parents=True, exist_ok=True)

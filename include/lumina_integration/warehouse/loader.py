@@ -14,6 +14,8 @@ stay exactly as they were, and the retried task starts over from the staged file
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -41,6 +43,7 @@ STAGE = "lumina_stage"
 LATEST = "lumina_stage_latest"
 READ_IDS = "lumina_stage_read_ids"  # resync runs: every id the source returned, loadable or not
 SEQ = "_lumina_seq"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -410,6 +413,7 @@ def load_run(
             )
         merge = _Merge(d, schema, request.entity, request.refresh_columns if refresh else None, resync=resync)
         params: dict[str, Any] = {"loaded_at": now, "run_key": request.run_key}
+        started = time.perf_counter()
         straight_in = None
         if request.mode in ("incremental", "reconcile") and _replayable(canonical):
             straight_in = copy_straight_in(
@@ -420,10 +424,13 @@ def load_run(
             staged, changed, unchanged, deleted = inserted + without_row, inserted, 0, 0
             fates: dict[str, int] = {"tombstones_without_row": without_row}
             fates_apart: dict[str, int] = {}
+            how = "first load: copied straight into the empty table"
         else:
             staged, inserted, changed, unchanged, deleted, fates, fates_apart = _merge_staged(
                 conn, d, merge, request, canonical, read_ids, params
             )
+            how = "staged, merged with the cursor guard"
+        log.info("%s: %d rows %s in %.1f s", merge.target, staged, how, time.perf_counter() - started)
 
         quarantined_rows = _record_quarantine(conn, d, schema, request, quarantined, now)
         _record_sources(conn, d, schema, request, now)
