@@ -1,6 +1,7 @@
 """The peer: dlt reading the same sandbox org into the same Postgres, merging on ``Id`` (``make bench``).
 
-    python -m bench.dlt_peer SCHEMA WORKDIR [--strategy delete-insert|upsert]   (connection JSON on stdin)
+    python -m bench.dlt_peer SCHEMA WORKDIR [--strategy delete-insert|upsert] [--incremental]
+                                                                         (connection JSON on stdin)
 
 dlt's verified Salesforce source is not on PyPI (``dlt init`` copies it from GitHub) and reads through
 Bulk API 1.0 as Python dicts, which the sandbox does not serve and which dlt's own performance guide
@@ -13,6 +14,10 @@ Arrow items (no per-row normalisation); ``loader_file_format="csv"`` (pyarrow wr
 streamed with COPY); intermediate-file compression off; file rotation at 250k rows so normalize and
 load work on several files in parallel; two normalize processes (spawned, as the guide says when
 threads are about) and two load workers on this 2-core machine; extract buffers of 50k items.
+With ``--incremental`` the resource has a ``dlt.sources.incremental`` cursor on ``SystemModstamp`` (dlt's
+incremental loading: its state lives in the pipeline folder and the destination), and the Bulk query reads
+only ``SystemModstamp >= last_value``: the first run loads everything, a second run in the same WORKDIR
+only what changed since, merged on ``Id`` (``make bench-incremental``, ``bench/incremental.py``).
 The last line printed is a JSON result.
 """
 
@@ -23,6 +28,7 @@ import json
 import os
 import sys
 import time
+from datetime import UTC
 from typing import Any
 
 from bench.common import account_fields, bulk_pages, bulk_query, rss_mb, sandbox_session, soql_all_fields
@@ -63,7 +69,9 @@ def arrow_schema(fields: list[dict[str, Any]]) -> Any:
     return pa.schema([pa.field(f["name"], arrow_type(f)) for f in fields])
 
 
-def run(connection: dict[str, Any], postgres_url: str, schema: str, workdir: str, strategy: str) -> dict[str, Any]:
+def run(
+    connection: dict[str, Any], postgres_url: str, schema: str, workdir: str, strategy: str, incremental: bool = False
+) -> dict[str, Any]:
     os.environ.update(DLT_SETTINGS)
     os.environ["DESTINATION__POSTGRES__CREDENTIALS"] = postgres_url
     # dlt insists on a password; a server with trust authentication ignores it.
@@ -80,22 +88,34 @@ def run(connection: dict[str, Any], postgres_url: str, schema: str, workdir: str
     )
     parse = pacsv.ParseOptions(newlines_in_values=True)
 
+    read = {"rows": 0}
+    # dlt binds an incremental cursor given as the resource function's default argument.
+    cursor = dlt.sources.incremental("SystemModstamp") if incremental else None
+
     @dlt.resource(
         name="account",
         primary_key="Id",
         write_disposition={"disposition": "merge", "strategy": strategy},
     )
-    def accounts() -> Any:
-        job = bulk_query(http, api, soql)
+    def accounts(updated: Any = cursor) -> Any:
+        query = soql
+        if updated is not None and updated.last_value is not None:
+            since = updated.last_value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+            query = soql.replace(" ORDER BY ", f" WHERE SystemModstamp >= {since} ORDER BY ")
+        job = bulk_query(http, api, query)
         for page in bulk_pages(http, api, job):
-            yield pacsv.read_csv(io.BytesIO(page), parse_options=parse, convert_options=options)
+            table = pacsv.read_csv(io.BytesIO(page), parse_options=parse, convert_options=options)
+            read["rows"] += table.num_rows
+            yield table
+
+    items = accounts()
 
     pipeline = dlt.pipeline(
         pipeline_name="lumina_bench_dlt", pipelines_dir=workdir, destination="postgres", dataset_name=schema
     )
     stages: dict[str, float] = {}
     started = time.perf_counter()
-    pipeline.extract(accounts(), loader_file_format="csv")
+    pipeline.extract(items, loader_file_format="csv")
     stages["extract"] = time.perf_counter() - started
     pipeline.normalize(workers=WORKERS)
     stages["normalize"] = time.perf_counter() - started - stages["extract"]
@@ -107,6 +127,8 @@ def run(connection: dict[str, Any], postgres_url: str, schema: str, workdir: str
         rows = client.execute_sql(f'SELECT COUNT(*) FROM "{schema}"."account"')[0][0]
     return {
         "rows": rows,
+        "rows_read": read["rows"],
+        "incremental": incremental,
         "seconds": round(seconds, 2),
         "rows_per_s": round(rows / seconds),
         "stages_seconds": {k: round(v, 2) for k, v in stages.items()},
@@ -129,7 +151,7 @@ def main() -> None:
     postgres_url = (
         rest[rest.index("--postgres") + 1] if "--postgres" in rest else "postgresql://postgres@127.0.0.1:5432/test"
     )
-    result = run(json.loads(sys.stdin.read()), postgres_url, schema, workdir, strategy)
+    result = run(json.loads(sys.stdin.read()), postgres_url, schema, workdir, strategy, "--incremental" in rest)
     print(json.dumps(result), flush=True)
 
 

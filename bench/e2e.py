@@ -243,8 +243,10 @@ def measure_size(bench: Bench, size: int, args: argparse.Namespace, first: bool)
             log(f"our pipeline at {size:,} (load {out['load']['pipeline']['load_1m']})")
             out["pipeline"] = bench.pipeline(size)
             out["pipeline"]["warehouse_rows"] = bench.warehouse_rows(schema)
-        if first and not args.skip_peers:
-            for strategy in args.dlt_strategies:
+        if not args.skip_peers and size in args.peer_sizes:
+            # Both merge strategies at the first size; at the others dlt's faster one of those.
+            strategies = args.dlt_strategies if first or not args.best_dlt_strategy else [args.best_dlt_strategy]
+            for strategy in strategies:
                 schema = f"bench_dlt_{uuid.uuid4().hex[:8]}"
                 schemas.append(schema)
                 key = f"dlt_{strategy}"
@@ -252,6 +254,8 @@ def measure_size(bench: Bench, size: int, args: argparse.Namespace, first: bool)
                 log(f"dlt ({strategy}) at {size:,} (load {out['load'][key]['load_1m']})")
                 out[key] = bench.dlt(schema, connection, strategy)
                 log(f"  {out[key]['rows_per_s']:,} rows/s")
+            if first:
+                args.best_dlt_strategy = max(strategies, key=lambda s: out[f"dlt_{s}"]["rows_per_s"])
             schema = f"bench_limit_{uuid.uuid4().hex[:8]}"
             schemas.append(schema)
             out["load"]["limit"] = wait_until_quiet(args.quiet_load, args.phase_wait)
@@ -266,12 +270,35 @@ def measure_size(bench: Bench, size: int, args: argparse.Namespace, first: bool)
     return out
 
 
+def run_incremental(workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """``bench/incremental.py`` in a child (its own org, lake, schemas and Airflow): its result."""
+    import shlex
+
+    output = workdir / "incremental.json"
+    log("incremental run, dlt's incremental merge and capacity (bench/incremental.py)")
+    command = [sys.executable, "-m", "bench.incremental", "--output", str(output), *shlex.split(args.incremental_args)]
+    if args.skip_peers:
+        command.append("--skip-peers")
+    subprocess.run(command, check=True, cwd=ROOT)
+    result: dict[str, Any] = json.loads(output.read_text())
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 5_000_000])
     parser.add_argument("--pipeline-sizes", type=int, nargs="*", default=None, help="default: every size")
     parser.add_argument("--dlt-strategies", nargs="+", default=["delete-insert", "upsert"])
+    parser.add_argument(
+        "--peer-sizes", type=int, nargs="*", default=None, help="dlt and the limit; default: every size"
+    )
     parser.add_argument("--skip-peers", action="store_true")
+    parser.add_argument(
+        "--skip-incremental",
+        action="store_true",
+        help="without the incremental run and capacity (bench/incremental.py)",
+    )
+    parser.add_argument("--incremental-args", default="", help="passed to bench.incremental, e.g. '--accounts 200000'")
     parser.add_argument("--quiet-load", type=float, default=0.7)
     parser.add_argument("--initial-wait", type=float, default=1200)
     parser.add_argument("--phase-wait", type=float, default=90)
@@ -283,6 +310,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.pipeline_sizes is None:
         args.pipeline_sizes = args.sizes
+    if args.peer_sizes is None:
+        args.peer_sizes = args.sizes
+    args.best_dlt_strategy = None
 
     disk_free_gb = shutil.disk_usage(tempfile.gettempdir()).free / 1e9
     need_gb = max(args.sizes) / 1e6 * 3 + 2
@@ -298,6 +328,7 @@ def main() -> None:
             sizes.append(measure_size(bench, size, args, first=number == 0))
         log("parse time of a dags/ folder with 100 generated pipelines")
         parse = bench.parse_time()
+        incremental = None if args.skip_incremental else run_incremental(workdir, args)
     except BaseException:
         bench.stop()
         # The children's logs are the only account of what failed: keep them (the lake goes).
@@ -310,7 +341,7 @@ def main() -> None:
         log(f"the logs stay in {bench.logs}")
     else:
         shutil.rmtree(workdir, ignore_errors=True)
-    results = summarise(sizes, parse, environment_summary(), args)
+    results = summarise(sizes, parse, environment_summary(), args, incremental)
     results["bench_seconds"] = round(time.perf_counter() - started)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=2) + "\n")
