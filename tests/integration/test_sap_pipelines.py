@@ -7,6 +7,7 @@ source truth record for record."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -96,10 +97,14 @@ def assert_warehouse_equals_sap(harness: Any, system: SapSystem) -> None:
     assert_equal(live(harness, "product", "name, name_language, is_active"), truth.products(system), "product")
 
 
-def test_initial_load_then_every_kind_of_change(harness: Any, sap: SapSystem) -> None:
+def test_initial_load_then_every_kind_of_change(harness: Any, sap: SapSystem, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="lumina_integration.warehouse.loader")
     for dag_id in PIPELINES:
         result = run_ok(harness, dag_id)
         assert result["rows_inserted"] > 0, dag_id
+    # Into the empty tables the load COPYs straight in (the lake's parts are read again only on a fallback).
+    paths = [r.getMessage() for r in caplog.records if r.name == "lumina_integration.warehouse.loader"]
+    assert len(paths) == len(PIPELINES) and all("copied straight into the empty table" in m for m in paths), paths
     assert_warehouse_equals_sap(harness, sap)
     # The test client's copies (same keys, other values) never leak in.
     assert harness.count("sales_order") == sap.count("VBAK", "100") - 1  # one quarantined

@@ -25,7 +25,7 @@ class LoadOperator(PipelineStepOperator):
 
         from lumina_integration.hooks.base import SourceVersion
         from lumina_integration.operators.results import ExtractResult, TransformResult, ValidateResult
-        from lumina_integration.staging.parts import iter_tables, read_manifest
+        from lumina_integration.staging.parts import ManifestTables, iter_tables, read_manifest
         from lumina_integration.transforms.mapping import load_mapping
         from lumina_integration.warehouse.errors import values_withheld
         from lumina_integration.warehouse.loader import LoadRequest, load_run
@@ -71,7 +71,7 @@ class LoadOperator(PipelineStepOperator):
                 target.engine,
                 target.schema,
                 request,
-                iter_tables(lake, read_manifest(lake, validated.manifest)),
+                ManifestTables(lake, read_manifest(lake, validated.manifest)),  # re-readable: see first_load.py
                 chain.from_iterable(iter_tables(lake, m) for m in quarantine_manifests),
                 read_ids=self._read_ids(lake, raw, mapping) if plan.mode == "resync" else None,
             )

@@ -187,6 +187,23 @@ def _verified_payload(client: Any, bucket: str, part: PartInfo) -> bytes:
     return payload
 
 
+class ManifestTables:
+    """A manifest's rows as ``iter_tables`` gives them, readable more than once: each pass reads the parts again.
+
+    The load's first-load path (``warehouse/first_load.py``) COPYs the rows straight into an empty table
+    and falls back to the staged merge over the same rows if a check fails, so it needs rows it can read
+    twice; a generator would make every load take the slower staged path.
+    """
+
+    def __init__(
+        self, client: Any, manifest: Manifest, max_rows: int = READ_BATCH_ROWS, columns: list[str] | None = None
+    ) -> None:
+        self.client, self.manifest, self.max_rows, self.columns = client, manifest, max_rows, columns
+
+    def __iter__(self) -> Iterator[pa.Table]:
+        return iter_tables(self.client, self.manifest, self.max_rows, self.columns)
+
+
 def iter_tables(
     client: Any, manifest: Manifest, max_rows: int = READ_BATCH_ROWS, columns: list[str] | None = None
 ) -> Iterator[pa.Table]:

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 from lumina_integration.staging.layout import run_key, run_prefix
-from lumina_integration.staging.parts import PartWriter, iter_tables, read_manifest
+from lumina_integration.staging.parts import ManifestTables, PartWriter, iter_tables, read_manifest
 
 
 def batch(start: int, n: int) -> pa.Table:
@@ -39,6 +39,18 @@ def test_parts_roll_over_and_manifest_describes_them(s3: Any, bucket: str) -> No
     loaded = read_manifest(s3, manifest.uri)
     assert loaded == manifest
     assert pa.concat_tables(iter_tables(s3, loaded)).column("id").to_pylist() == list(range(25))
+
+
+def test_manifest_tables_read_the_parts_again_on_each_pass(s3: Any, bucket: str) -> None:
+    # The first-load path reads the rows, and on a fallback the staged path reads them again.
+    writer = PartWriter(s3, bucket, "raw/sys/obj/again/", cursor_column="ts", part_rows=10)
+    for start in range(0, 25, 5):
+        writer.write(batch(start, 5))
+    tables = ManifestTables(s3, read_manifest(s3, writer.close().uri), max_rows=4)
+    first = [t.column("id").to_pylist() for t in tables]
+    assert iter(tables) is not tables
+    assert [t.column("id").to_pylist() for t in tables] == first
+    assert [i for ids in first for i in ids] == list(range(25)) and max(len(ids) for ids in first) == 4
 
 
 def test_retry_overwrites_its_own_keys(s3: Any, bucket: str) -> None:
