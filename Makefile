@@ -37,7 +37,7 @@ export AWS_DEFAULT_REGION := us-east-1
 # airflow standalone starts its components as `airflow ...` subprocesses: they must find ours.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test ui ui-shell settings lint-specs schema docs docs-serve lock stop clean bench bench-reconcile bench-pii bench-erasure bench-retention faults soak
+.PHONY: demo test ui ui-shell settings lint-specs schema docs docs-serve lock stop clean bench bench-incremental bench-reconcile bench-pii bench-erasure bench-retention faults soak
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -113,10 +113,18 @@ DOCS_PORT ?= 8000
 docs-serve: $(BIN)/.installed
 	$(BIN)/mkdocs serve --strict --dev-addr 127.0.0.1:$(DOCS_PORT)
 
-# 1M and 5M Salesforce Accounts through the whole pipeline vs dlt and the physical limit (bench/README.md).
-# About 12 min on 2 cores; BENCH_ARGS="--sizes 200000 --initial-wait 0" for a quick look.
+# 1M and 5M Salesforce Accounts through the whole pipeline vs dlt and the physical limit at each size, then
+# the incremental run through a real scheduler vs dlt and the capacity (bench-incremental), every target of
+# issue 12 with its verdict (bench/README.md). About 30 min on 2 cores;
+# BENCH_ARGS="--sizes 200000 --initial-wait 0 --incremental-args='--accounts 200000'" for a quick look.
 bench: $(BIN)/.installed
 	$(BIN)/python -m bench.e2e $(BENCH_ARGS)
+
+# 2,000 changed Accounts in a 1M-row table through scheduler + LocalExecutor (parallelism 4) + api-server +
+# dag-processor: trigger -> committed watermark vs dlt's incremental merge, where the seconds go, and how many
+# such pipelines one 2-core worker runs per hour. About 7 min; BENCH_ARGS="--accounts 200000" for a look.
+bench-incremental: $(BIN)/.installed
+	$(BIN)/python -m bench.incremental $(BENCH_ARGS)
 
 # The reconcile DAG on 1M Accounts with 1,000 updated below the lookback: seconds, API calls, Bulk jobs,
 # records read again, peak RSS. BENCH_ARGS="--accounts 200000" for a quick look.

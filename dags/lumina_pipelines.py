@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from airflow.sdk import get_parsing_context
+
 from lumina_integration.factory.dag_builder import load_pipeline_dags
 
-globals().update(load_pipeline_dags(Path(__file__).parent))
+# A task process parses this file to run one task: it gets only that pipeline's DAGs (the dag-processor,
+# which parses for every DAG, gets them all).
+globals().update(load_pipeline_dags(Path(__file__).parent, only_dag_id=get_parsing_context().dag_id))

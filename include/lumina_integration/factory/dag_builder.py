@@ -273,13 +273,25 @@ def build_maintenance_dags(spec: PipelineSpec, mapping: Mapping, shown: Path) ->
     return dags
 
 
-def load_pipeline_dags(dags_dir: Path) -> dict[str, DAG]:
-    """Every valid spec's DAG by dag_id, plus one failing placeholder when any spec is invalid."""
+def _builds(spec: PipelineSpec, dag_id: str) -> bool:
+    """Whether ``spec`` makes ``dag_id``: its own DAG or one of its maintenance DAGs (``<dag_id>__<kind>``)."""
+    return dag_id == spec.dag_id or dag_id.startswith(f"{spec.dag_id}__")
+
+
+def load_pipeline_dags(dags_dir: Path, only_dag_id: str | None = None) -> dict[str, DAG]:
+    """Every valid spec's DAG by dag_id, plus one failing placeholder when any spec is invalid.
+
+    ``only_dag_id``: a task process parsing the folder to run a task of that DAG (Airflow's parsing
+    context) gets only the DAGs of the spec that makes it; every spec is still read and checked, so an
+    invalid one is still reported, but the others' mappings, checks and operators are not built.
+    """
     dags: dict[str, DAG] = {}
     errors: list[str] = []
     for item in iter_specs(dags_dir):
         if isinstance(item, YamlModelError):
             errors.append(str(item))
+            continue
+        if only_dag_id and not _builds(item.spec, only_dag_id):
             continue
         try:
             mapping = check_pipeline(item, dags_dir)

@@ -133,7 +133,9 @@ class StagingSpec(_Strict):
         return value
 
 
-def _check_schedule(value: str) -> str:
+def _check_schedule(value: object) -> str:
+    if not isinstance(value, str):  # `schedule: 5` must be the spec's error with its line, not a crash
+        raise ValueError(f"expected a cron expression with 5 fields or one of {sorted(_PRESETS)}, got {value!r}")
     value = value.strip()
     if value in _PRESETS:
         return value
