@@ -116,7 +116,8 @@ def targets(per_size: dict[str, Any], incremental: dict[str, Any] | None) -> dic
         under_executor = max(
             (t.get("peak_rss_mb") or 0) for run in ("first_load", "ours") for t in incremental[run]["tasks"].values()
         )
-        out["peak_rss_mb_every_task"]["under_local_executor_1m"] = _verdict(under_executor, AIM_RSS_MB, at_most=True)
+        key = f"under_local_executor_{_label(incremental['accounts'])}"
+        out["peak_rss_mb_every_task"][key] = _verdict(under_executor, AIM_RSS_MB, at_most=True)
         if "ours_over_dlt" in incremental:
             out["incremental_ours_over_dlt"] = {
                 "aim": f"<= {AIM_INCREMENTAL_VS_DLT}",
