@@ -8,14 +8,17 @@ moto's S3 server on a free loopback port, the warehouse a fresh schema in the lo
 1. ours: the ``salesforce_account`` DAG of ``dags/`` (plan, extract, transform, validate, load with merge),
    each task a real Airflow task instance in a process of its own (``bench/airflow_task.py``), with its
    wall time and peak RSS;
-2. dlt (first size only): the same org into the same Postgres, merged on ``Id`` (``bench/dlt_peer.py``);
-3. the physical limit (first size only): the same Bulk bytes fetched unparsed plus a server-side COPY into
+2. dlt (every size of ``--peer-sizes``; both merge strategies at the first, the faster at the others): the
+   same org into the same Postgres, merged on ``Id`` (``bench/dlt_peer.py``);
+3. the physical limit (the same sizes): the same Bulk bytes fetched unparsed plus a server-side COPY into
    a table with a primary key (``bench/limit.py``);
-4. the parse time of a ``dags/`` folder with 100 generated pipelines (``bench/parse_time.py``).
+4. the parse time of a ``dags/`` folder with 100 generated pipelines (``bench/parse_time.py``);
+5. unless ``--skip-incremental``: ``bench/incremental.py`` in a child (a run of 2,000 changes through a
+   real scheduler against dlt's incremental merge, and the capacity in runs per hour).
 
 Before each measured phase it waits (up to ``--phase-wait`` seconds; ``--initial-wait`` before the first)
 until the 1-minute load average is below ``--quiet-load``, and records the load it started under.
-Results: ``bench/results/latest.json``; a table and the ratios are printed.
+Results: ``bench/results/latest.json``; a table, the ratios and every target's verdict are printed.
 """
 
 from __future__ import annotations

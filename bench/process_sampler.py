@@ -25,10 +25,8 @@ TICKS = os.sysconf("SC_CLK_TCK")
 class _Process:
     component: str
     title: str
-    first_cpu: float
     cpu: float
     peak_rss_mb: float
-    first_seen: float
     last_seen: float
 
 
@@ -113,7 +111,7 @@ class ProcessSampler:
             with self._lock:
                 known = self.processes.get(key)
                 if known is None:
-                    self.processes[key] = _Process(component(title), title[:200], cpu, cpu, rss, now, now)
+                    self.processes[key] = _Process(component(title), title[:200], cpu, rss, now)
                 else:
                     known.cpu, known.peak_rss_mb, known.last_seen = cpu, max(known.peak_rss_mb, rss), now
                     if title and title[:200] != known.title:  # renamed since (a forked task process)
