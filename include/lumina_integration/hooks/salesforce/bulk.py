@@ -44,7 +44,7 @@ class BulkJobFailed(RuntimeError):
 
 @dataclass(frozen=True)
 class BulkSettings:
-    poll_seconds: float = 1.0
+    poll_seconds: float = 0.25  # the adapter option's default (options.py says why)
     max_poll_seconds: float = 30.0
     timeout_seconds: float = 2 * 3600
     page_records: int = 100_000
