@@ -217,8 +217,9 @@ def test_postgres_connection_reset_mid_copy(pipelines: Any, tmp_path: Path, monk
     monkeypatch.setenv("LUMINA_FAILPOINT_DIR", str(tmp_path))
     worker = run.start_worker(run.next_task(), "load.copy:pause")
     wait_for(lambda: (tmp_path / "load.copy.reached").exists(), "the load's COPY")
+    # A first load COPYs straight into the empty table (warehouse/first_load.py), later loads into the stage.
     terminated = p.rows(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'COPY %lumina_stage%' "
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'COPY %FROM STDIN%' "
         "AND pid <> pg_backend_pid()"
     )
     assert terminated == [(True,)]
