@@ -17,27 +17,19 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from bench.common import free_port
 
 COMPONENTS = ("scheduler", "dag-processor", "api-server")
 FINISHED = ("success", "failed")
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _parse_time(value: str | None) -> datetime | None:
     if value is None:
         return None
-    from datetime import UTC
-
     parsed = datetime.fromisoformat(value)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 

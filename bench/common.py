@@ -14,6 +14,15 @@ PAGE_RECORDS = 50_000
 COMPOUND_TYPES = ("address", "location")
 
 
+def free_port() -> int:
+    """A TCP port free on loopback now (the servers a benchmark starts never take a fixed one)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def rss_mb(peak: bool = False) -> float:
     """This process's resident set size (``VmRSS``) or its peak (``VmHWM``) in MB, from the kernel."""
     key = "VmHWM" if peak else "VmRSS"

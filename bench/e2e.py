@@ -35,7 +35,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bench.common import environment_summary
+from bench.common import environment_summary, free_port
 from bench.report import print_report, summarise
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,14 +63,6 @@ def wait_until_quiet(threshold: float, max_wait: float) -> dict[str, float]:
         time.sleep(5)
         load = load_average()
     return {"load_1m": load, "waited_s": round(time.monotonic() - started)}
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Bench:
@@ -137,8 +129,9 @@ class Bench:
 
         s3_server.stop(self.s3_port, self.workdir / "s3")
 
-    def warehouse(self, schema: str) -> None:
-        self.env["AIRFLOW_CONN_LUMINA_WAREHOUSE"] = json.dumps(
+    def warehouse(self, schema: str, conn_id: str = "lumina_warehouse") -> None:
+        """The Airflow connection ``conn_id`` (in the children's environment) to ``schema`` of the Postgres."""
+        self.env[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(
             {
                 "conn_type": "postgres",
                 "host": self.pg.host or "127.0.0.1",
@@ -213,16 +206,20 @@ class Bench:
     def parse_time(self) -> dict[str, Any]:
         return self._python("bench.parse_time", [str(self.workdir / "parse")], "parse-time")
 
-    def warehouse_rows(self, schema: str) -> dict[str, int]:
-        """The customer table's live and soft-deleted rows."""
+    def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        """The rows of one statement on the benchmark's Postgres."""
         import psycopg
 
         with psycopg.connect(self.dsn()) as conn:
-            row = conn.execute(
-                "SELECT COUNT(*) FILTER (WHERE NOT _is_deleted), COUNT(*) FILTER (WHERE _is_deleted) "
-                f'FROM "{schema}".customer'
-            ).fetchone()
-        return {"live": int(row[0]), "deleted": int(row[1])} if row else {"live": 0, "deleted": 0}
+            return [tuple(r) for r in conn.execute(sql, params).fetchall()]
+
+    def warehouse_rows(self, schema: str) -> dict[str, int]:
+        """The customer table's live and soft-deleted rows."""
+        rows = self.query(
+            "SELECT COUNT(*) FILTER (WHERE NOT _is_deleted), COUNT(*) FILTER (WHERE _is_deleted) "
+            f'FROM "{schema}".customer'
+        )
+        return {"live": int(rows[0][0]), "deleted": int(rows[0][1])} if rows else {"live": 0, "deleted": 0}
 
 
 def measure_size(bench: Bench, size: int, args: argparse.Namespace, first: bool) -> dict[str, Any]:

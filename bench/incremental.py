@@ -67,6 +67,11 @@ def copy_name(number: int) -> str:
     return PIPELINE if number == 0 else f"{PIPELINE}_c{number}"
 
 
+def copy_warehouse(number: int) -> str:
+    """The warehouse connection of copy ``number`` (0: the pipeline's own)."""
+    return "lumina_warehouse" if number == 0 else f"lumina_warehouse_c{number}"
+
+
 def build_dags(target: Path, copies: int) -> list[str]:
     """A copy of ``dags/`` with the pipeline unscheduled in effect, and ``copies - 1`` copies of it."""
     shutil.copytree(ROOT / "dags", target, ignore=shutil.ignore_patterns("__pycache__"))
@@ -76,7 +81,7 @@ def build_dags(target: Path, copies: int) -> list[str]:
     spec = spec.replace(SCHEDULE_LINE, 'schedule: "@yearly"')
     (target / SPEC).write_text(spec)
     for number in range(1, copies):
-        copy = spec + f"load:\n  warehouse_conn_id: lumina_warehouse_c{number}\n"
+        copy = spec + f"load:\n  warehouse_conn_id: {copy_warehouse(number)}\n"
         (target / SPEC.parent / f"{copy_name(number)}.dag.yaml").write_text(copy)
     return [copy_name(n) for n in range(copies)]
 
@@ -84,9 +89,9 @@ def build_dags(target: Path, copies: int) -> list[str]:
 def data_protection(target: Path, copies: int) -> Path:
     """``include/data_protection.yaml`` with the copies' warehouse connections declared in its region."""
     settings = yaml.safe_load((ROOT / "include" / "data_protection.yaml").read_text())
-    region = settings["warehouses"]["lumina_warehouse"]
+    region = settings["warehouses"][copy_warehouse(0)]
     for number in range(1, copies):
-        settings["warehouses"][f"lumina_warehouse_c{number}"] = dict(region)
+        settings["warehouses"][copy_warehouse(number)] = dict(region)
     path = target / "data_protection.yaml"
     path.write_text(yaml.safe_dump(settings, sort_keys=False))
     return path
@@ -95,15 +100,11 @@ def data_protection(target: Path, copies: int) -> Path:
 # -- the warehouse ----------------------------------------------------------------------------------------------
 
 
-def query(bench: Bench, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-    import psycopg
-
-    with psycopg.connect(bench.dsn()) as conn:
-        return [tuple(r) for r in conn.execute(sql, params).fetchall()]
+WATERMARK = 'SELECT watermark FROM "{schema}".lumina_state WHERE pipeline_id = %s'
 
 
 def watermark(bench: Bench, schema: str, pipeline: str) -> Any:
-    rows = query(bench, f'SELECT watermark FROM "{schema}".lumina_state WHERE pipeline_id = %s', pipeline)
+    rows = bench.query(WATERMARK.format(schema=schema), pipeline)
     return rows[0][0] if rows else None
 
 
@@ -149,7 +150,7 @@ class CommitWatch:
         import psycopg
 
         with psycopg.connect(self.bench.dsn(), autocommit=True) as conn:
-            sql = f'SELECT watermark FROM "{self.schema}".lumina_state WHERE pipeline_id = %s'
+            sql = WATERMARK.format(schema=self.schema)
             while not self._stop.is_set():
                 row = conn.execute(sql, (self.pipeline,)).fetchone()
                 if row and row[0] != self.before:
@@ -215,7 +216,7 @@ def _seconds(start: datetime | None, end: datetime | None) -> float | None:
     return round((end - start).total_seconds(), 2) if start and end else None
 
 
-def run_breakdown(stack: AirflowStack, dag_id: str, run_id: str, sampler: ProcessSampler | None) -> dict[str, Any]:
+def run_breakdown(stack: AirflowStack, dag_id: str, run_id: str, sampler: ProcessSampler) -> dict[str, Any]:
     timing = stack.timings(dag_id, run_id)
     run, tasks = timing["run"], timing["tasks"]
     breakdown: dict[str, Any] = {}
@@ -224,7 +225,7 @@ def run_breakdown(stack: AirflowStack, dag_id: str, run_id: str, sampler: Proces
         task = tasks[task_id]
         phases = {"waiting_for_upstream_s": _seconds(previous_end, task["queued"])}
         phases.update(task_phases(stack, dag_id, run_id, task, task_id))
-        if sampler is not None and task["pid"]:
+        if task["pid"]:
             phases["peak_rss_mb"] = sampler.peak_rss_of(task["pid"])
         breakdown[task_id] = phases
         previous_end = task["end"]
@@ -249,10 +250,7 @@ class Incremental:
         bench.env["AIRFLOW__CORE__DAGS_FOLDER"] = str(bench.workdir / "dags")
         bench.env["LUMINA_DATA_PROTECTION"] = str(data_protection(bench.workdir, args.copies))
         for number, name in enumerate(self.pipelines):
-            bench.warehouse(self.schemas[name])
-            if number:
-                bench.env[f"AIRFLOW_CONN_LUMINA_WAREHOUSE_C{number}"] = bench.env["AIRFLOW_CONN_LUMINA_WAREHOUSE"]
-        bench.warehouse(self.schemas[PIPELINE])
+            bench.warehouse(self.schemas[name], conn_id=copy_warehouse(number))
         self.dlt_schema = f"bench_incr_dlt_{uuid.uuid4().hex[:8]}"
         self.dlt_dir = bench.workdir / "dlt"
         self.control: Any = None
@@ -262,8 +260,7 @@ class Incremental:
         """``count`` live Accounts not changed before in this benchmark, updated in the org, stamped 90 s ago."""
         ids = [
             r[0]
-            for r in query(
-                self.bench,
+            for r in self.bench.query(
                 f'SELECT source_id FROM "{self.schemas[PIPELINE]}".customer WHERE NOT _is_deleted '
                 "AND NOT (source_id = ANY(%s)) ORDER BY source_id LIMIT %s",
                 self.changed_ids,
@@ -290,8 +287,7 @@ class Incremental:
     def audit(self, pipeline: str, run_id: str) -> dict[str, Any]:
         """The run's audit row (written in the load's transaction)."""
         schema = self.schemas[pipeline]
-        rows = query(
-            self.bench,
+        rows = self.bench.query(
             f'SELECT rows_staged, rows_inserted, rows_updated, rows_unchanged FROM "{schema}".lumina_audit '
             "WHERE pipeline_id = %s AND run_id = %s",
             pipeline,
@@ -335,13 +331,13 @@ def triggered_run(stack: AirflowStack, run: Incremental, pipeline: str) -> dict[
     }
 
 
-def limiting_resource(window: dict[str, Any], slots: float) -> str:
-    if window["cpu_busy_share"] >= BUSY:
-        return f"CPU: the {window['cores']} cores {window['cpu_busy_share']:.0%} busy"
+def limiting_resource(cpu_busy_share: float, slots: float) -> str:
+    if cpu_busy_share >= BUSY:
+        return f"CPU: the {os.cpu_count()} cores {cpu_busy_share:.0%} busy"
     if slots >= BUSY:
         return f"executor slots: {slots:.0%} of the {PARALLELISM} LocalExecutor slots occupied"
     return (
-        f"neither CPU ({window['cpu_busy_share']:.0%} busy) nor slots ({slots:.0%}): the time between tasks "
+        f"neither CPU ({cpu_busy_share:.0%} busy) nor slots ({slots:.0%}): the time between tasks "
         "(scheduler loop, process start) in each run's chain of five tasks"
     )
 
@@ -379,7 +375,6 @@ def capacity(stack: AirflowStack, run: Incremental, sampler: ProcessSampler) -> 
         for name, seconds in r["cpu_seconds_by_component"].items():
             cpu[name] = round(cpu.get(name, 0.0) + seconds, 2)
     busy = sum((r["cpu_busy_share"] * r["wall_s"]) for r in rounds) / wall
-    window = {"cpu_busy_share": round(busy, 3), "cores": os.cpu_count()}
     all_walls = sorted(w for r in rounds for w in r["run_walls_s"])
     return {
         "pipelines": len(run.pipelines),
@@ -393,7 +388,7 @@ def capacity(stack: AirflowStack, run: Incremental, sampler: ProcessSampler) -> 
         "slot_occupancy": round(slots, 3),
         "cpu_seconds_by_component": dict(sorted(cpu.items(), key=lambda kv: -kv[1])),
         "cpu_seconds_per_run": round(sum(cpu.values()) / runs_done, 2),
-        "limited_by": limiting_resource(window, slots),
+        "limited_by": limiting_resource(busy, slots),
         "clone_seconds": clones,
     }
 
@@ -425,8 +420,8 @@ def measure(bench: Bench, args: argparse.Namespace) -> dict[str, Any]:
             mark = sampler.mark()
             first = scheduled_first_load(stack, PIPELINE, 300 + args.accounts / 5000)
             out["first_load"] = {**run_breakdown(stack, PIPELINE, first, sampler), **sampler.window(mark)}
-            out["first_load"]["warehouse_rows"] = query(
-                bench, f'SELECT COUNT(*) FROM "{run.schemas[PIPELINE]}".customer'
+            out["first_load"]["warehouse_rows"] = bench.query(
+                f'SELECT COUNT(*) FROM "{run.schemas[PIPELINE]}".customer'
             )[0][0]
             peaks = {t: p.get("peak_rss_mb") for t, p in out["first_load"]["tasks"].items()}
             log(f"  {out['first_load']['run_s']} s, task peak RSS under the LocalExecutor: {peaks}")
@@ -443,8 +438,7 @@ def measure(bench: Bench, args: argparse.Namespace) -> dict[str, Any]:
             ours.update(run_breakdown(stack, PIPELINE, ours["run_id"], sampler))
             ours.update(sampler.window(mark))
             ours["audit"] = run.audit(PIPELINE, ours["run_id"])
-            ((repaired,),) = query(
-                bench,
+            ((repaired,),) = bench.query(
                 f'SELECT COUNT(*) FROM "{run.schemas[PIPELINE]}".customer '
                 "WHERE source_id = ANY(%s) AND employee_count = %s",
                 ids,
@@ -557,4 +551,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

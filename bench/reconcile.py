@@ -51,13 +51,6 @@ def run_dag(bench: Bench, dag_id: str, label: str) -> dict[str, Any]:
     }
 
 
-def query(bench: Bench, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-    import psycopg
-
-    with psycopg.connect(bench.dsn()) as conn:
-        return [tuple(r) for r in conn.execute(sql, params).fetchall()]
-
-
 def manifest_extra(bench: Bench, uri: str) -> dict[str, Any]:
     """The raw manifest's ``extra`` (the adapter's reconcile counts are there)."""
     import boto3
@@ -92,14 +85,11 @@ def measure(bench: Bench, accounts: int, changed: int) -> dict[str, Any]:
     try:
         log(f"first load of {accounts:,} Accounts")
         out["first_load"] = run_dag(bench, PIPELINE, "first-load")
-        ((watermark,),) = query(
-            bench, f'SELECT watermark FROM "{schema}".lumina_state WHERE pipeline_id = %s', PIPELINE
-        )
+        ((watermark,),) = bench.query(f'SELECT watermark FROM "{schema}".lumina_state WHERE pipeline_id = %s', PIPELINE)
         below = watermark - timedelta(hours=2)
         ids = [
             r[0]
-            for r in query(
-                bench,
+            for r in bench.query(
                 f'SELECT source_id FROM "{schema}".customer WHERE source_system = %s AND NOT _is_deleted '
                 "AND source_updated_at < %s ORDER BY source_id LIMIT %s",
                 "salesforce",
@@ -115,13 +105,11 @@ def measure(bench: Bench, accounts: int, changed: int) -> dict[str, Any]:
         after = control.request_counts()
         extract = reconcile["tasks"]["extract"]["xcom"]
         counts = manifest_extra(bench, extract["manifest"]).get("reconciled") or {}
-        ((api_calls, bulk_jobs, updated),) = query(
-            bench,
+        ((api_calls, bulk_jobs, updated),) = bench.query(
             f'SELECT api_calls, bulk_jobs, rows_updated FROM "{schema}".lumina_audit WHERE run_key LIKE %s',
             f"{RECONCILE}%",
         )
-        ((repaired,),) = query(
-            bench,
+        ((repaired,),) = bench.query(
             f'SELECT COUNT(*) FROM "{schema}".customer WHERE source_id = ANY(%s) AND phone = %s',
             ids,
             NEW_PHONE,

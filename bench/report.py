@@ -72,15 +72,15 @@ def _pipeline_figures(measured: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _peers(measured: dict[str, Any]) -> dict[str, Any]:
-    """dlt's best merge strategy and the limit at one size, and our ratios against them."""
+def _dlt_runs(measured: dict[str, Any]) -> dict[str, Any]:
+    """dlt's runs at one size by merge strategy."""
+    return {k.removeprefix("dlt_"): v for k, v in measured.items() if k.startswith("dlt_")}
+
+
+def _peers(measured: dict[str, Any], rows_per_s: float | None) -> dict[str, Any]:
+    """dlt's best merge strategy and the limit at one size, and our ratios (``rows_per_s``) against them."""
     out: dict[str, Any] = {}
-    dlt_runs = {k.removeprefix("dlt_"): v for k, v in measured.items() if k.startswith("dlt_")}
-    ours = measured.get("pipeline")
-    rows_per_s = None
-    if ours:
-        tasks = ours["tasks"]
-        rows_per_s = int(tasks["extract"]["xcom"]["rows"]) / sum(t["seconds"] for t in tasks.values())
+    dlt_runs = _dlt_runs(measured)
     if dlt_runs:
         best = max(dlt_runs, key=lambda s: dlt_runs[s]["rows_per_s"])
         out["dlt_rows_per_s"], out["dlt_merge_strategy"] = dlt_runs[best]["rows_per_s"], best
@@ -149,28 +149,26 @@ def summarise(
         entry: dict[str, Any] = {"accounts": measured["accounts"], "seed_seconds": measured["seed_seconds"]}
         if "pipeline" in measured:
             entry["pipeline"] = _pipeline_figures(measured["pipeline"])
-        entry["peers"] = _peers(measured)
+        entry["peers"] = _peers(measured, entry["pipeline"]["rows_per_s"] if "pipeline" in entry else None)
         entry["load_average_at_start"] = measured["load"]
         per_size[_label(measured["accounts"])] = entry
     ours = per_size[_label(first["accounts"])].get("pipeline")
     if ours is not None:
         out["e2e_rows_per_s"] = ours["rows_per_s"]
-    dlt_runs = {k.removeprefix("dlt_"): v for k, v in first.items() if k.startswith("dlt_")}
-    if dlt_runs:
-        best = max(dlt_runs, key=lambda s: dlt_runs[s]["rows_per_s"])
-        out["dlt_rows_per_s"] = dlt_runs[best]["rows_per_s"]
-        out["dlt_best_merge_strategy"] = best
-    if "limit" in first:
-        out["limit_rows_per_s"] = first["limit"]["rows_per_s"]
+    # The headline figures (the keys of every earlier latest.json) are the first size's.
+    peers = per_size[_label(first["accounts"])]["peers"]
+    if "dlt_rows_per_s" in peers:
+        out["dlt_rows_per_s"], out["dlt_best_merge_strategy"] = peers["dlt_rows_per_s"], peers["dlt_merge_strategy"]
+    if "limit_rows_per_s" in peers:
+        out["limit_rows_per_s"] = peers["limit_rows_per_s"]
     for label in ("1m", "5m"):
         pipeline = per_size.get(label, {}).get("pipeline")
         out[f"peak_rss_mb_{label}"] = max(pipeline["task_peak_rss_mb"].values()) if pipeline else None
     out["parse_s_100_pipelines"] = parse["parse_s"]
     out["validate_share"] = ours["validate_share"] if ours else None
-    if ours and dlt_runs:
-        out["ratio_vs_dlt"] = round(out["e2e_rows_per_s"] / out["dlt_rows_per_s"], 2)
-    if ours and "limit" in first:
-        out["ratio_limit_over_ours"] = round(out["limit_rows_per_s"] / out["e2e_rows_per_s"], 2)
+    for ratio in ("ratio_vs_dlt", "ratio_limit_over_ours"):
+        if ratio in peers:
+            out[ratio] = peers[ratio]
     out["aims"] = {
         "vs_dlt_at_least": AIM_VS_DLT,
         "limit_over_ours_at_most": AIM_VS_LIMIT,
@@ -180,7 +178,7 @@ def summarise(
     out["targets"] = targets(per_size, incremental)
     out["incremental"] = incremental
     out["sizes"] = per_size
-    out["dlt"] = dlt_runs
+    out["dlt"] = _dlt_runs(first)
     out["limit"] = first.get("limit")
     out["parse"] = parse
     out["machine"] = machine
